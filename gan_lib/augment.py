@@ -1,0 +1,67 @@
+"""Differentiable augmentation (DiffAugment, Zhao et al. 2020), done on batched tensors.
+
+The same random augmentation family is applied to real and generated images before the
+discriminator sees them, so D cannot simply memorise the few thousand training photos, and the
+generator still gets gradients through the (differentiable) augmentation.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+POLICIES = ("color", "translation", "cutout")
+
+
+def _rand(n: int, generator: torch.Generator | None, like: Tensor) -> Tensor:
+    """n uniform numbers in [0, 1), drawn on the CPU (so one seeded generator serves every device)."""
+    return torch.rand(n, 1, 1, 1, generator=generator).to(like.device, like.dtype)
+
+
+def color(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Random brightness (+-0.5), saturation (x0..2) and contrast (x0.5..1.5) per image."""
+    n = x.shape[0]
+    x = x + (_rand(n, generator, x) - 0.5)
+    mean = x.mean(dim=1, keepdim=True)
+    x = (x - mean) * (_rand(n, generator, x) * 2) + mean
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    return (x - mean) * (_rand(n, generator, x) + 0.5) + mean
+
+
+def translation(x: Tensor, ratio: float = 0.125, generator: torch.Generator | None = None) -> Tensor:
+    """Shift each image by up to `ratio` of its size, filling the gap with zeros (grey in [-1, 1])."""
+    n, _, h, w = x.shape
+    max_dy, max_dx = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = torch.randint(-max_dy, max_dy + 1, (n, 1, 1), generator=generator).to(x.device)
+    dx = torch.randint(-max_dx, max_dx + 1, (n, 1, 1), generator=generator).to(x.device)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    # Index into a zero-padded copy: pixel (i, j) of the output reads (i + dy, j + dx) of the input.
+    rows = (rows + dy).clamp(-1, h) + 1
+    cols = (cols + dx).clamp(-1, w) + 1
+    padded = F.pad(x, (1, 1, 1, 1))
+    batch = torch.arange(n, device=x.device).view(n, 1, 1)
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+
+
+def cutout(x: Tensor, ratio: float = 0.5, generator: torch.Generator | None = None) -> Tensor:
+    """Zero a random square of `ratio` times the image size in each image."""
+    n, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    # The square's top-left corner may hang over the border, as in the paper, so edges get cut too.
+    top = torch.randint(-(ch // 2), h - ch // 2 + 1, (n, 1, 1), generator=generator).to(x.device)
+    left = torch.randint(-(cw // 2), w - cw // 2 + 1, (n, 1, 1), generator=generator).to(x.device)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)
+    return x * (~inside).unsqueeze(1).to(x.dtype)
+
+
+def diff_augment(x: Tensor, policy: str = "color,translation,cutout",
+                 generator: torch.Generator | None = None) -> Tensor:
+    """Apply the comma-separated augmentation `policy` (any of color, translation, cutout) to a batch."""
+    for name in filter(None, (p.strip() for p in policy.split(","))):
+        if name not in POLICIES:
+            raise ValueError(f"unknown DiffAugment policy {name!r}; choose from {', '.join(POLICIES)}")
+        x = {"color": color, "translation": translation, "cutout": cutout}[name](x, generator=generator)
+    return x

@@ -1,0 +1,187 @@
+"""The two networks of a GAN, DCGAN style.
+
+Generator:     noise z -> linear -> reshape to (C, 4, 4) -> upsampling blocks -> 3 channels -> tanh
+Discriminator: image -> strided conv blocks (each halves H and W) -> flatten -> linear -> one logit
+
+Both are parameterised by resolution (32, 64 or 128), width, normalisation and, for the generator,
+the upsampling method. With `num_classes > 0` both are class-conditional: the generator adds a
+breed embedding to its input and the discriminator uses a projection (Miyato & Koyama, 2018).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import spectral_norm
+
+RESOLUTIONS = (32, 64, 128)
+NORMS = ("batch", "spectral", "none")
+UPSAMPLES = ("transpose", "resize")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture settings shared by the generator and discriminator."""
+
+    resolution: int = 32
+    latent_dim: int = 100
+    g_width: int = 64  # channels of the last upsampling block; earlier blocks double it
+    d_width: int = 64  # channels of the first conv block; later blocks double it
+    g_norm: str = "batch"  # "batch" or "none"
+    d_norm: str = "batch"  # "batch", "spectral" or "none"
+    upsample: str = "transpose"  # "transpose" (ConvTranspose2d) or "resize" (nearest x2 + conv)
+    num_classes: int = 0  # > 0: condition both networks on a class label (e.g. dog breed)
+
+    def __post_init__(self) -> None:
+        if self.resolution not in RESOLUTIONS:
+            raise ValueError(f"resolution must be one of {RESOLUTIONS}, got {self.resolution}")
+        if self.g_norm not in ("batch", "none"):
+            raise ValueError(f"g_norm must be 'batch' or 'none', got {self.g_norm!r}")
+        if self.d_norm not in NORMS:
+            raise ValueError(f"d_norm must be one of {NORMS}, got {self.d_norm!r}")
+        if self.upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {UPSAMPLES}, got {self.upsample!r}")
+
+    @property
+    def num_blocks(self) -> int:
+        """Number of x2 resolution changes between 4x4 and the output resolution."""
+        return int(math.log2(self.resolution // 4))
+
+
+def init_dcgan_weights(model: nn.Module) -> None:
+    """DCGAN init (Radford et al. 2016): conv/linear weights ~ N(0, 0.02), norm scales ~ N(1, 0.02)."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            # With spectral norm the trainable tensor is the un-normalised original.
+            weight = m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight") else m.weight
+            nn.init.normal_(weight, 0.0, 0.02)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def _up_layer(c_in: int, c_out: int, method: str) -> nn.Module:
+    """Double the spatial size: a transposed conv, or nearest resize followed by a 3x3 conv."""
+    if method == "transpose":
+        return nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1, bias=False)
+    # Resize-then-conv avoids the checkerboard artefacts of uneven transposed-conv overlap.
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False))
+
+
+class Generator(nn.Module):
+    """Noise (and optionally a class label) -> image in [-1, 1]."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        n = cfg.num_blocks
+        channels = [cfg.g_width * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 256, 128, 64 at 32x32
+        self.embed = nn.Embedding(cfg.num_classes, cfg.latent_dim) if cfg.num_classes else None
+        in_dim = cfg.latent_dim * (2 if self.embed is not None else 1)
+        self.project = nn.Linear(in_dim, channels[0] * 4 * 4, bias=False)
+        self.reshape = nn.Unflatten(1, (channels[0], 4, 4))  # a vector becomes a 4x4 feature map
+        norm = (lambda c: nn.BatchNorm2d(c)) if cfg.g_norm == "batch" else (lambda c: nn.Identity())
+        self.stem = nn.Sequential(norm(channels[0]), nn.ReLU(inplace=True))
+        blocks: list[nn.Module] = []
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            blocks += [_up_layer(c_in, c_out, cfg.upsample), norm(c_out), nn.ReLU(inplace=True)]
+        # The last upsampling step goes straight to RGB, squashed into [-1, 1] like the data.
+        blocks += [_up_layer(channels[-1], 3, cfg.upsample), nn.Tanh()]
+        self.blocks = nn.Sequential(*blocks)
+        init_dcgan_weights(self)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this generator is class-conditional: pass labels")
+            z = torch.cat([z, self.embed(labels)], dim=1)
+        x = self.reshape(self.project(z))
+        return self.blocks(self.stem(x))
+
+
+class Discriminator(nn.Module):
+    """Image (and optionally a class label) -> one real/fake logit per image (no sigmoid)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        n = cfg.num_blocks
+        channels = [3] + [cfg.d_width * 2 ** i for i in range(n)]  # e.g. 3, 64, 128, 256 at 32x32
+        sn = spectral_norm if cfg.d_norm == "spectral" else (lambda m: m)
+        layers: list[nn.Module] = []
+        for i, (c_in, c_out) in enumerate(zip(channels[:-1], channels[1:])):
+            layers.append(sn(nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1, bias=False)))
+            # DCGAN leaves the first block un-normalised so the raw colour statistics reach D.
+            if cfg.d_norm == "batch" and i > 0:
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+        self.features = nn.Sequential(*layers)
+        feat_dim = channels[-1] * 4 * 4
+        self.classify = sn(nn.Linear(feat_dim, 1))
+        self.embed = sn(nn.Embedding(cfg.num_classes, feat_dim)) if cfg.num_classes else None
+        init_dcgan_weights(self)
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        h = self.features(x).flatten(1)
+        logit = self.classify(h).squeeze(1)
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this discriminator is class-conditional: pass labels")
+            # Projection: reward features that agree with the embedding of the claimed class.
+            logit = logit + (self.embed(labels) * h).sum(dim=1)
+        return logit
+
+
+def sample_noise(n: int, latent_dim: int, truncation: float | None = None,
+                 generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> Tensor:
+    """Draw z ~ N(0, I); with truncation t, redraw entries with |z| > t (the truncation trick)."""
+    z = torch.randn(n, latent_dim, generator=generator)
+    if truncation is not None:
+        if truncation <= 0:
+            raise ValueError("truncation must be > 0")
+        mask = z.abs() > truncation
+        while mask.any():
+            z[mask] = torch.randn(int(mask.sum()), generator=generator)
+            mask = z.abs() > truncation
+    return z.to(device)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def summary(model: nn.Module, *inputs: Tensor, show: bool = True) -> list[tuple[str, str, tuple[int, ...], int]]:
+    """Run `inputs` through `model` and list each layer's name, type, output shape and parameter count."""
+    rows: list[tuple[str, str, tuple[int, ...], int]] = []
+    hooks = []
+    for name, module in model.named_modules():
+        # A layer is a module whose only children (if any) are its spectral-norm parametrization.
+        is_layer = name and ".parametrizations" not in name and all(
+            child == "parametrizations" for child, _ in module.named_children())
+        if is_layer:
+            def hook(mod: nn.Module, _inp: tuple, out: Tensor, name: str = name) -> None:
+                kind = type(mod).__name__.replace("Parametrized", "") + ("+SN" if parametrize.is_parametrized(mod) else "")
+                rows.append((name, kind, tuple(out.shape), sum(p.numel() for p in mod.parameters())))
+            hooks.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    if show:
+        print(f"{'layer':<14}{'type':<20}{'output shape':<22}{'params':>12}")
+        for name, kind, shape, params in rows:
+            print(f"{name:<14}{kind:<20}{str(list(shape)):<22}{params:>12,}")
+        print(f"{'total':<56}{count_parameters(model):>12,}")
+    return rows
