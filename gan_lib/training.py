@@ -1,0 +1,378 @@
+"""The adversarial game: a discriminator step, a generator step, and a loop that alternates them.
+
+Read `discriminator_step` and `generator_step` first: they are the whole idea of a GAN. The
+`Trainer` class around them only adds bookkeeping: batches, fixed noise for progress pictures,
+an exponential moving average (EMA) of the generator, logging, NaN checks and checkpoints.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .augment import diff_augment
+from .data import Batches, ImageData
+from .errors import GanLibError
+from .losses import GanLoss, get_loss, gradient_penalty, r1_penalty
+from .models import Discriminator, Generator, ModelConfig, sample_noise
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (the architecture lives in `model`)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    steps: int = 3000  # generator updates
+    minutes: float | None = None  # optional wall-clock budget; stops at whichever comes first
+    batch_size: int = 64
+    loss: str = "nonsaturating"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4  # a larger lr_d than lr_g is the two time-scale update rule (TTUR)
+    betas: tuple[float, float] = (0.5, 0.999)
+    d_steps: int = 1  # discriminator updates per generator update
+    ema_decay: float = 0.999  # 0 disables the EMA generator
+    diffaugment: str = ""  # e.g. "color,translation,cutout"
+    r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off)
+    gp_weight: float = 10.0  # weight of the gradient penalty (only with loss="wgan-gp")
+    flip: bool = True
+    seed: int = 0
+    device: str = "auto"  # "auto" picks cuda, then mps, then cpu
+    amp: bool = True  # bfloat16 autocast on CUDA GPUs that support it; ignored elsewhere
+    channels_last: bool = True
+    log_every: int = 10
+    num_fixed: int = 64  # fixed-noise samples drawn to show progress
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        d["model"] = ModelConfig(**d["model"])
+        d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' -> the best available device: CUDA GPU, Apple-silicon GPU (mps), else CPU."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def grad_norm(model: nn.Module) -> Tensor:
+    """L2 norm of all of a model's gradients (0 when it has none)."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+
+
+def _no_augment(x: Tensor) -> Tensor:
+    return x
+
+
+def discriminator_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, loss: GanLoss,
+                       real: Tensor, z: Tensor, labels: Tensor | None = None,
+                       augment: Callable[[Tensor], Tensor] = _no_augment, r1_gamma: float = 0.0,
+                       gp_weight: float = 10.0, amp_dtype: torch.dtype | None = None) -> dict[str, Tensor]:
+    """One update of D: real photos are the positive class, generated images the negative class."""
+    with torch.autocast(real.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+        # 1. A batch of fakes. no_grad: this step trains D only, so nothing flows back into G.
+        with torch.no_grad():
+            fake = G(z, labels)
+        if r1_gamma > 0:
+            real = real.detach().requires_grad_(True)
+        # 2. D's verdict (logits) on the real batch and on the fake batch.
+        real_logits = D(augment(real), labels)
+        fake_logits = D(augment(fake), labels)
+        # 3. A loss that penalises both mistakes: calling a real photo fake, and calling a fake real.
+        loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
+    total = loss_d
+    if loss.gradient_penalty:
+        total = total + gp_weight * gradient_penalty(lambda x: D(augment(x), labels), real, fake)
+    if r1_gamma > 0:
+        total = total + r1_gamma * r1_penalty(real_logits.float(), real)
+    # 4. Backpropagate and update D's weights (opt_d holds only D's parameters).
+    opt_d.zero_grad(set_to_none=True)
+    total.backward()
+    norm = grad_norm(D)
+    opt_d.step()
+    return {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
+            "d_fake": torch.sigmoid(fake_logits.detach().float()).mean(), "grad_norm_d": norm}
+
+
+def generator_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, loss: GanLoss,
+                   z: Tensor, labels: Tensor | None = None, real: Tensor | None = None,
+                   augment: Callable[[Tensor], Tensor] = _no_augment,
+                   amp_dtype: torch.dtype | None = None) -> dict[str, Tensor]:
+    """One update of G: turn noise into images, ask D, and change G so that D calls them real."""
+    # D is a fixed judge here: freezing its weights still lets gradients flow *through* it to G,
+    # but skips computing gradients for D's own weights, which this step must not change.
+    D.requires_grad_(False)
+    try:
+        with torch.autocast(z.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            # 1. Generate images from the sampled noise.
+            fake = G(z, labels)
+            # 2. D's verdict on them.
+            fake_logits = D(augment(fake), labels)
+            real_logits = None
+            if loss.needs_real_in_g:  # relativistic losses compare fakes against reals
+                real_logits = D(augment(real), labels).float()
+            # 3. The loss is high when D is not fooled.
+            loss_g = loss.g_loss(fake_logits.float(), real_logits)
+        # 4. Backpropagate through D and G, then update only G's weights (opt_g holds only G's).
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+    finally:
+        D.requires_grad_(True)
+    norm = grad_norm(G)
+    opt_g.step()
+    return {"loss_g": loss_g.detach(), "grad_norm_g": norm}
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for weights; buffers (BatchNorm statistics) are copied."""
+    ema_params = [p for p in ema.parameters()]
+    torch._foreach_lerp_(ema_params, [p.detach() for p in model.parameters()], 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), model.buffers()):
+        b_ema.copy_(b)
+
+
+class TrainingDiverged(GanLibError):
+    """A loss became NaN or infinite."""
+
+
+def diagnose_divergence(record: dict[str, float], previous: dict[str, float] | None, config: TrainConfig) -> str:
+    """A message that says which value blew up and what usually fixes it."""
+    bad = [k for k, v in record.items() if not math.isfinite(v)]
+    msg = f"training diverged at step {int(record['step'])}: {', '.join(bad)} became NaN/inf"
+    if previous:
+        msg += f" (last finite: loss_d={previous['loss_d']:.3g}, loss_g={previous['loss_g']:.3g}, " \
+               f"grad_norm_d={previous.get('grad_norm_d', float('nan')):.3g})"
+    hints = [f"lower the learning rates (now lr_d={config.lr_d}, lr_g={config.lr_g})"]
+    if config.model.d_norm != "spectral":
+        hints.append("use spectral norm in D (--d-norm spectral)")
+    if config.loss in ("minimax", "wgan-gp"):
+        hints.append("try the non-saturating or hinge loss")
+    if config.amp:
+        hints.append("turn off mixed precision (--no-amp)")
+    return msg + ". Try: " + "; ".join(hints) + ". The last checkpoint is still usable."
+
+
+class Trainer:
+    """Owns the two networks, their optimisers and the training state; `fit` runs the loop."""
+
+    def __init__(self, config: TrainConfig, data: ImageData) -> None:
+        self.config = config
+        self.device = pick_device(config.device)
+        self.amp_dtype = torch.bfloat16 if (config.amp and self.device.type == "cuda"
+                                            and torch.cuda.is_bf16_supported()) else None
+        torch.manual_seed(config.seed)  # the initial weights
+        self.G = Generator(config.model).to(self.device)
+        self.D = Discriminator(config.model).to(self.device)
+        if config.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        self.ema = copy.deepcopy(self.G).eval().requires_grad_(False) if config.ema_decay > 0 else None
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=config.betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=config.betas)
+        self.loss = get_loss(config.loss)
+        self.rng = torch.Generator().manual_seed(config.seed + 1)  # noise, augmentation
+        self.batches = Batches(data, config.batch_size, flip=config.flip, device=self.device, seed=config.seed + 2)
+        self.class_names = data.class_names
+        self.fixed_z = sample_noise(config.num_fixed, config.model.latent_dim, generator=self.rng)
+        self.fixed_labels = (torch.arange(config.num_fixed) % config.model.num_classes
+                             if config.model.num_classes else None)
+        self.step = 0
+        self.seconds = 0.0  # training time over all sessions of this run
+        self.history: list[dict[str, float]] = []
+        self._stop = False
+
+    # --- the loop -------------------------------------------------------------------------------
+    def _augment(self, x: Tensor) -> Tensor:
+        return diff_augment(x, self.config.diffaugment, generator=self.rng)
+
+    def _noise(self, n: int) -> Tensor:
+        return sample_noise(n, self.config.model.latent_dim, generator=self.rng, device=self.device)
+
+    def _real_batch(self) -> tuple[Tensor, Tensor | None]:
+        real, labels = next(self.batches)
+        if self.config.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        return real, (labels if self.config.model.num_classes else None)
+
+    def train_step(self) -> dict[str, Tensor]:
+        """One round of the game: `d_steps` discriminator updates, then one generator update."""
+        c = self.config
+        augment = self._augment if c.diffaugment else _no_augment
+        for _ in range(c.d_steps):
+            real, labels = self._real_batch()
+            stats = discriminator_step(self.G, self.D, self.opt_d, self.loss, real, self._noise(len(real)),
+                                       labels, augment, c.r1_gamma, c.gp_weight, self.amp_dtype)
+        # The generator draws labels like the data does (the last real batch's) when conditional.
+        stats |= generator_step(self.G, self.D, self.opt_g, self.loss, self._noise(len(real)), labels,
+                                real, augment, self.amp_dtype)
+        if self.ema is not None:
+            update_ema(self.ema, self.G, c.ema_decay)
+        self.step += 1
+        return stats
+
+    def fit(self, callbacks: list[Callable[["Trainer"], None]] | None = None, progress: bool = True) -> list[dict]:
+        """Train until `config.steps` (or `config.minutes`) is reached or a callback calls `request_stop`."""
+        c = self.config
+        self._stop = False
+        bar = tqdm(total=c.steps, initial=self.step, desc="training", unit="step", disable=not progress)
+        start, seconds_before = time.perf_counter(), self.seconds
+        try:
+            while self.step < c.steps and not self._stop:
+                stats = self.train_step()
+                self.seconds = seconds_before + time.perf_counter() - start
+                if self.step % c.log_every == 0 or self.step == c.steps:
+                    self._log(stats)
+                    last = self.history[-1]
+                    bar.set_postfix(loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}",
+                                    refresh=False)
+                bar.update(1)
+                for cb in callbacks or []:
+                    cb(self)
+                if c.minutes is not None and self.seconds >= c.minutes * 60:
+                    break
+        finally:
+            bar.close()
+        return self.history
+
+    def _log(self, stats: dict[str, Tensor]) -> None:
+        """Turn this step's tensors into numbers (one device sync per log), stop on NaN/inf."""
+        record = {"step": float(self.step), **{k: v.item() for k, v in stats.items()},
+                  "seconds": round(self.seconds, 3)}
+        if not all(math.isfinite(v) for v in record.values()):
+            raise TrainingDiverged(diagnose_divergence(record, self.history[-1] if self.history else None,
+                                                       self.config))
+        self.history.append(record)
+
+    def request_stop(self) -> None:
+        """Ask `fit` to stop after the current step (e.g. from a Stop button)."""
+        self._stop = True
+
+    @torch.no_grad()
+    def sample_fixed(self) -> Tensor:
+        """The fixed-noise samples (float, [-1, 1], on the CPU), from the EMA generator when there is one."""
+        G = self.ema if self.ema is not None else self.G
+        was_training = G.training
+        G.eval()
+        labels = self.fixed_labels.to(self.device) if self.fixed_labels is not None else None
+        images = G(self.fixed_z.to(self.device), labels).float().cpu()
+        G.train(was_training)
+        return images
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "config": asdict(self.config), "step": self.step, "seconds": self.seconds,
+            "history": self.history, "class_names": self.class_names,
+            "G": self.G.state_dict(), "D": self.D.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(), "batches": self.batches.state_dict(),
+            "fixed_z": self.fixed_z, "fixed_labels": self.fixed_labels,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if self.ema is not None and state["ema"] is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.rng.set_state(state["rng"])
+        self.batches.load_state_dict(state["batches"])
+        self.fixed_z, self.fixed_labels = state["fixed_z"], state["fixed_labels"]
+        self.step, self.seconds, self.history = state["step"], state["seconds"], list(state["history"])
+
+    def save(self, path: Path | str) -> Path:
+        """Write a checkpoint atomically (temp file + rename): an interrupted save never corrupts it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self.state_dict(), tmp)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def resume(cls, path: Path | str, data: ImageData, **overrides) -> "Trainer":
+        """A Trainer restored from a checkpoint; `overrides` change config fields such as `steps`."""
+        state = load_checkpoint(path)
+        config = TrainConfig.from_dict(state["config"])
+        for k, v in overrides.items():
+            setattr(config, k, v)
+        trainer = cls(config, data)
+        trainer.load_state_dict(state)
+        return trainer
+
+
+def load_checkpoint(path: Path | str) -> dict:
+    """Read a checkpoint file, with a clear error when it is missing or damaged."""
+    path = Path(path)
+    if not path.is_file():
+        raise GanLibError(f"checkpoint {path} not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise GanLibError(f"checkpoint {path} is damaged or not a gan_lib checkpoint ({type(e).__name__})") from None
+
+
+def load_generator(path: Path | str, device: torch.device | str = "cpu", use_ema: bool = True) -> Generator:
+    """The generator of a checkpoint (its EMA weights by default), in eval mode."""
+    state = load_checkpoint(path)
+    G = Generator(ModelConfig(**state["config"]["model"]))
+    G.load_state_dict(state["ema"] if use_ema and state.get("ema") is not None else state["G"])
+    return G.to(device).eval()
+
+
+class SaveProgress:
+    """Callback for command-line runs: sample grids, checkpoints and metrics.jsonl in an output folder."""
+
+    def __init__(self, out_dir: Path | str, sample_every: int = 500, checkpoint_every: int = 1000) -> None:
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.sample_every, self.checkpoint_every = sample_every, checkpoint_every
+        self._logged = None
+
+    def __call__(self, trainer: Trainer) -> None:
+        if self._logged is None:  # on resume, the records up to now are already in the file
+            self._logged = len(trainer.history)
+        if trainer.step % self.sample_every == 0:
+            self._write_metrics(trainer)
+            self._write_grid(trainer)
+        if trainer.step % self.checkpoint_every == 0:
+            self._write_metrics(trainer)
+            trainer.save(self.out_dir / "checkpoint.pt")
+
+    def finish(self, trainer: Trainer) -> None:
+        """Write everything once more at the end of a run (or when it is interrupted)."""
+        if self._logged is None:
+            self._logged = len(trainer.history)
+        self._write_metrics(trainer)
+        self._write_grid(trainer)
+        trainer.save(self.out_dir / "checkpoint.pt")
+
+    def _write_metrics(self, trainer: Trainer) -> None:
+        with open(self.out_dir / "metrics.jsonl", "a") as f:
+            for record in trainer.history[self._logged:]:
+                f.write(json.dumps(record) + "\n")
+        self._logged = len(trainer.history)
+
+    def _write_grid(self, trainer: Trainer) -> None:
+        from .plotting import save_grid
+
+        save_grid(trainer.sample_fixed(), self.out_dir / "samples" / f"step_{trainer.step:06d}.png")
