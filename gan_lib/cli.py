@@ -71,13 +71,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     (out / "config.json").parent.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.state_dict()["config"], indent=2))
     saver = SaveProgress(out, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
-    try:
-        trainer.fit(callbacks=[saver])
-    except KeyboardInterrupt:
-        saver.finish(trainer)
-        print(f"\ninterrupted at step {trainer.step}; saved {checkpoint}. Continue with --resume.")
+    trainer.fit(callbacks=[saver])  # the saver writes a final grid and checkpoint, also on Ctrl-C
+    if trainer.interrupted:
+        print(f"saved {checkpoint}; continue with the same command plus --resume")
         sys.exit(130)
-    saver.finish(trainer)
     print(f"done: step {trainer.step} in {trainer.seconds / 60:.1f} min. Samples in {out / 'samples'}, "
           f"checkpoint {checkpoint}, curves in {out / 'metrics.jsonl'}")
 

@@ -124,7 +124,8 @@ def inception_weights(cache_dir: str | Path | None = None, url_base: str | None 
     base = url_base or os.environ.get("GAN_WEIGHTS_URL") or DEFAULT_WEIGHTS_URL
     url = f"{base.rstrip('/')}/{INCEPTION_FILE}"
     hint = (
-        f"Connect to the internet, set GAN_WEIGHTS_URL to a mirror, copy {INCEPTION_FILE} to {path.parent}, "
+        f"These are the FID Inception-v3 weights: connect to the internet, set GAN_WEIGHTS_URL to a mirror, "
+        f"copy {INCEPTION_FILE} to {path.parent}, "
         "or use extractor='efficientnet' (offline, FD not comparable to published FIDs)."
     )
     return Path(download_file(url, path, desc="Inception-v3 weights", hint=hint))
@@ -190,10 +191,10 @@ def extract_features(
     starts = range(0, len(images), batch_size)
     show = len(starts) > 4 if progress is None else progress
     name = getattr(extractor, "name", type(extractor).__name__)
-    out = [
-        extractor(images[i : i + batch_size].to(device)).float().reshape(len(images[i : i + batch_size]), -1).cpu()
-        for i in tqdm(starts, desc=f"features ({name})", disable=not show, leave=False)
-    ]
+    out = []
+    for i in tqdm(starts, desc=f"features ({name})", disable=not show, leave=False):
+        batch = images[i : i + batch_size].to(device)
+        out.append(extractor(batch).float().reshape(len(batch), -1).cpu())
     return torch.cat(out)
 
 
@@ -211,7 +212,7 @@ def real_features(
     batch_size: int = 64,
     progress: bool | None = None,
 ) -> Tensor:
-    """Features of a real set, cached on disk by (extractor name, image fingerprint, count); unnamed extractors aren't cached."""
+    """Features of a real set, cached on disk by (extractor name, fingerprint, count); unnamed extractors aren't."""
     _check_images(real, "real images")
     extractor = get_extractor(extractor)
     name = getattr(extractor, "name", None)
@@ -260,7 +261,7 @@ class _Precomputed(nn.Module):
 def frechet_distance(
     fake: Tensor, real: Tensor, extractor: Extractor | None = None, cache_dir: str | Path | None = None
 ) -> float:
-    """Fréchet distance ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) of Gaussian fits to features (FID with Inception)."""
+    """Fréchet distance ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) of Gaussian fits (FID with Inception)."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     f, r = _feature_pair(fake, real, extractor, cache_dir)
@@ -436,6 +437,10 @@ def _flat_float(images: Tensor) -> Tensor:
     return images.reshape(len(images), -1).float() / 255.0
 
 
+def _identity(x: Tensor) -> Tensor:
+    return x
+
+
 @torch.no_grad()
 def nearest_neighbours(
     queries: Tensor,
@@ -449,9 +454,10 @@ def nearest_neighbours(
     _check_images(references, "references")
     if extractor is not None:
         q, ref = extract_features(queries, extractor), real_features(references, extractor, cache_dir)
-        to_float = lambda x: x  # noqa: E731
+        to_float = _identity
     elif queries.shape[1:] != references.shape[1:]:
-        raise GanLibError(f"Pixel-space neighbours need equal shapes, got {tuple(queries.shape)} and {tuple(references.shape)}")
+        shapes = f"{tuple(queries.shape[1:])} and {tuple(references.shape[1:])}"
+        raise GanLibError(f"Pixel-space neighbours need images of one size, got {shapes}; resize or pass an extractor")
     else:
         q, ref, to_float = queries, references, _flat_float
     best_d = torch.full((len(q),), float("inf"))
@@ -474,7 +480,7 @@ def nearest_neighbours(
 def nearest_neighbour_pairs(
     fake: Tensor, train: Tensor, k: int = 8, extractor: Extractor | None = None, cache_dir: str | Path | None = None
 ) -> list[tuple[Tensor, Tensor, float]]:
-    """The k fakes closest to a training image, as (fake, nearest train image, distance), closest first, for plotting."""
+    """The k fakes closest to a training image as (fake, nearest train image, distance), closest first (for plots)."""
     idx, dist = nearest_neighbours(fake, train, extractor, cache_dir)
     order = dist.argsort()[:k]
     return [(fake[i], train[idx[i]], float(dist[i])) for i in order.tolist()]

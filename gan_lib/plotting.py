@@ -143,7 +143,9 @@ def _series(records: History, key: str) -> tuple[list[float], list[float]]:
     return steps, values
 
 
-def _plot_series(ax: Axes, records: History, key: str, label: str, smoothing: float, color: str) -> bool:
+def _plot_series(
+    ax: Axes, records: History, key: str, label: str, smoothing: float, color: str
+) -> bool:
     """Plot one key (faint raw line + smoothed line); return False when no record has it."""
     steps, values = _series(records, key)
     if not steps:
@@ -170,13 +172,13 @@ def plot_history(
     has_loss = _plot_series(ax_loss, history, "loss_d", "D loss", smoothing, "C0")
     has_loss |= _plot_series(ax_loss, history, "loss_g", "G loss", smoothing, "C1")
     if not has_loss:
-        ax_loss.text(0.5, 0.5, "no losses logged yet", ha="center", va="center", transform=ax_loss.transAxes)
+        ax_loss.text(0.5, 0.5, "no losses logged yet", ha="center", transform=ax_loss.transAxes)
     ax_loss.set(title="Losses", xlabel="step", ylabel="loss")
     # D outputs 0.5 when it cannot tell real from fake, the theoretical end point of training.
     ax_d.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="0.5: can't tell")
     _plot_series(ax_d, history, "d_real", "D(x), real", smoothing, "C2")
     _plot_series(ax_d, history, "d_fake", "D(G(z)), fake", smoothing, "C3")
-    ax_d.set(title="Discriminator outputs", xlabel="step", ylabel="mean probability 'real'", ylim=(0, 1))
+    ax_d.set(title="Discriminator outputs", xlabel="step", ylabel="mean P(real)", ylim=(0, 1))
     _legend(ax_loss)
     _legend(ax_d)
     return fig
@@ -236,6 +238,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+_STATUS_KEYS = [("loss_d", "loss D"), ("loss_g", "G"), ("d_real", "| D(x)"), ("d_fake", "D(G(z))")]
+
+
 def _last_values(history: History) -> str:
     """Last logged losses and D outputs, e.g. 'loss D 1.21 G 0.93 | D(x) 0.62 D(G(z)) 0.35'."""
     if not history:
@@ -243,7 +248,7 @@ def _last_values(history: History) -> str:
     last = history[-1]
     parts = [
         f"{name} {float(last[key]):.3f}"
-        for key, name in [("loss_d", "loss D"), ("loss_g", "G"), ("d_real", "| D(x)"), ("d_fake", "D(G(z))")]
+        for key, name in _STATUS_KEYS
         if last.get(key) is not None
     ]
     return " ".join(parts)
@@ -308,8 +313,9 @@ class LiveDashboard:
 
         self.progress = widgets.IntProgress(value=0, min=0, max=max(total_steps, 1), description="step")
         self.label = widgets.Label(value="starting...")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger")
-        self.stop_button.tooltip = "Stop training after the current step"
+        self.stop_button = widgets.Button(
+            description="Stop", icon="stop", button_style="danger", tooltip="Stop after this step"
+        )
         self.stop_button.on_click(self._on_stop)
         self.samples_image = widgets.Image(format="png", layout=widgets.Layout(width="40%"))
         self.curves_image = widgets.Image(format="png", layout=widgets.Layout(width="47%"))
@@ -334,7 +340,8 @@ class LiveDashboard:
         if done > 0 and elapsed > 0:
             rate = done / elapsed
             speed = f", {rate:.2f} steps/s, {_duration(max(total - trainer.step, 0) / rate)} left"
-        return f"step {trainer.step}/{total} | {_duration(elapsed)}{speed} | {_last_values(trainer.history)}"
+        progress = f"step {trainer.step}/{total} | {_duration(elapsed)}{speed}"
+        return f"{progress} | {_last_values(trainer.history)}"
 
     def _update_progress(self, trainer: TrainerLike) -> None:
         """Move the progress bar and refresh the status label."""
@@ -381,7 +388,7 @@ def animation_strip(
 ) -> Figure:
     """One row of fixed-noise sample grids, each titled with its training step."""
     if len(grids) != len(steps) or not grids:
-        raise GanLibError(f"need one step per grid and at least one grid, got {len(grids)} and {len(steps)}")
+        raise GanLibError(f"need one step per grid, got {len(grids)} grids and {len(steps)} steps")
     fig = NotebookFigure(figsize=(panel_size * len(grids), panel_size + 0.4), layout="constrained")
     axes = fig.subplots(1, len(grids), squeeze=False)[0]
     for ax, images, step in zip(axes, grids, steps):
@@ -418,5 +425,7 @@ def save_gif(
     images = [_frame(f, nrow, label) for f, label in zip(frames, labels)]
     buffer = io.BytesIO()
     # Note: Pillow merges consecutive identical frames, so a frozen generator gives fewer frames.
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    images[0].save(
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
+    )
     return _write_atomic(path, buffer.getvalue())

@@ -6,6 +6,7 @@ an exponential moving average (EMA) of the generator, logging, NaN checks and ch
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import math
@@ -13,7 +14,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -197,6 +198,7 @@ class Trainer:
         self.seconds = 0.0  # training time over all sessions of this run
         self.history: list[dict[str, float]] = []
         self._stop = False
+        self.interrupted = False  # set when a KeyboardInterrupt ended the last fit
 
     # --- the loop -------------------------------------------------------------------------------
     def _augment(self, x: Tensor) -> Tensor:
@@ -227,10 +229,10 @@ class Trainer:
         self.step += 1
         return stats
 
-    def fit(self, callbacks: list[Callable[["Trainer"], None]] | None = None, progress: bool = True) -> list[dict]:
-        """Train until `config.steps` (or `config.minutes`) is reached or a callback calls `request_stop`."""
-        c = self.config
-        self._stop = False
+    def _run(self, callbacks: list[Callable[["Trainer"], None]] | None, progress: bool) -> Iterator[None]:
+        """The training loop, yielding after every step (so `fit_async` can let the notebook breathe)."""
+        c, callbacks = self.config, list(callbacks or [])
+        self._stop, self.interrupted = False, False
         bar = tqdm(total=c.steps, initial=self.step, desc="training", unit="step", disable=not progress)
         start, seconds_before = time.perf_counter(), self.seconds
         try:
@@ -240,15 +242,35 @@ class Trainer:
                 if self.step % c.log_every == 0 or self.step == c.steps:
                     self._log(stats)
                     last = self.history[-1]
-                    bar.set_postfix(loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}",
-                                    refresh=False)
+                    bar.set_postfix(loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}", refresh=False)
                 bar.update(1)
-                for cb in callbacks or []:
+                for cb in callbacks:
                     cb(self)
                 if c.minutes is not None and self.seconds >= c.minutes * 60:
                     break
+                yield
+        except KeyboardInterrupt:
+            # Ctrl-C or the notebook's interrupt button: a clean stop, nothing is lost.
+            self.interrupted = True
+            print(f"\ninterrupted at step {self.step}; call fit() again to continue")
         finally:
             bar.close()
+        for cb in callbacks:  # e.g. a final sample grid and checkpoint
+            if hasattr(cb, "finish"):
+                cb.finish(self)
+
+    def fit(self, callbacks: list[Callable[["Trainer"], None]] | None = None, progress: bool = True) -> list[dict]:
+        """Train until `config.steps` (or `config.minutes`) is reached or a callback calls `request_stop`."""
+        for _ in self._run(callbacks, progress):
+            pass
+        return self.history
+
+    async def fit_async(self, callbacks: list[Callable[["Trainer"], None]] | None = None,
+                        progress: bool = True) -> list[dict]:
+        """`fit` for notebooks (`await trainer.fit_async(...)`): between steps the kernel handles
+        widget events, so a dashboard's Stop button works while training runs."""
+        for _ in self._run(callbacks, progress):
+            await asyncio.sleep(0)
         return self.history
 
     def _log(self, stats: dict[str, Tensor]) -> None:

@@ -50,7 +50,8 @@ class FakeTrainer:
     def advance(self, n: int = 1) -> None:
         for _ in range(n):
             self.step += 1
-            self.history.append({"step": self.step, "loss_d": 1.0 / self.step, "loss_g": 2.0, "d_real": 0.7, "d_fake": 0.3})
+            record = {"step": self.step, "loss_d": 1 / self.step, "loss_g": 2.0, "d_real": 0.7, "d_fake": 0.3}
+            self.history.append(record)
 
 
 def run_steps(dashboard: LiveDashboard, trainer: FakeTrainer, n: int) -> None:
@@ -180,7 +181,7 @@ def test_dashboard_widget_mode_updates_images_in_place(monkeypatch: pytest.Monke
     assert shown == [dashboard.box]  # displayed once, then updated in place
 
 
-def test_dashboard_stop_button_requests_stop_and_finish_marks_early_stop(monkeypatch: pytest.MonkeyPatch):
+def test_dashboard_stop_button_requests_stop_and_finish_marks_early_stop(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *objs: None)
     trainer, dashboard = FakeTrainer(steps=10), LiveDashboard(every=5, mode="widget")
     run_steps(dashboard, trainer, 2)
@@ -190,7 +191,7 @@ def test_dashboard_stop_button_requests_stop_and_finish_marks_early_stop(monkeyp
     assert dashboard.progress.bar_style == "warning" and dashboard.stop_button.description == "Stopped"
 
 
-def test_dashboard_text_mode_prints_status_and_saves_pngs(tmp_path: Path, capsys: pytest.CaptureFixture):
+def test_dashboard_text_mode_prints_status_and_saves_pngs(tmp_path: Path, capsys):
     trainer, dashboard = FakeTrainer(steps=10), LiveDashboard(every=4, mode="text", out_dir=tmp_path)
     run_steps(dashboard, trainer, 9)
     lines = capsys.readouterr().out.splitlines()

@@ -1,0 +1,232 @@
+import pytest
+import torch
+
+from gan_lib.errors import GanLibError
+from gan_lib.losses import LOSSES, get_loss
+from gan_lib.models import Discriminator, Generator, ModelConfig, sample_noise
+from gan_lib.training import (SaveProgress, TrainConfig, Trainer, TrainingDiverged, discriminator_step,
+                              generator_step, load_checkpoint, load_generator, update_ema)
+
+SMALL = dict(g_width=8, d_width=8, latent_dim=16)
+
+
+def snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def parameters_changed(before, model):
+    return [k for k, _ in model.named_parameters() if not torch.equal(before[k], model.state_dict()[k])]
+
+
+def models(**kw):
+    torch.manual_seed(0)
+    cfg = ModelConfig(**SMALL, **kw)
+    G, D = Generator(cfg), Discriminator(cfg)
+    return cfg, G, D, torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3)
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_d_step_changes_only_d_and_g_step_changes_only_g(loss):
+    cfg, G, D, opt_g, opt_d = models(d_norm="spectral")
+    real = torch.rand(8, 3, 32, 32) * 2 - 1
+    g0, d0 = snapshot(G), snapshot(D)
+    stats = discriminator_step(G, D, opt_d, get_loss(loss), real, sample_noise(8, cfg.latent_dim), r1_gamma=0.1)
+    assert parameters_changed(d0, D), "the D step must train D"
+    assert parameters_changed(g0, G) == [], "the D step must not change G's weights"
+    assert set(stats) == {"loss_d", "d_real", "d_fake", "grad_norm_d"} and stats["grad_norm_d"] > 0
+
+    g0, d0 = snapshot(G), snapshot(D)
+    d_grads = [p.grad.clone() for p in D.parameters()]
+    stats = generator_step(G, D, opt_g, get_loss(loss), sample_noise(8, cfg.latent_dim), real=real)
+    assert parameters_changed(g0, G), "the G step must train G"
+    assert parameters_changed(d0, D) == [], "the G step must not change D's weights"
+    assert all(torch.equal(g, p.grad) for g, p in zip(d_grads, D.parameters())), \
+        "no gradients are even computed for D's weights"
+    assert all(p.requires_grad for p in D.parameters()), "D is unfrozen again afterwards"
+    assert stats["grad_norm_g"] > 0
+
+
+def test_generator_gradient_flows_through_the_discriminator():
+    cfg, G, D, opt_g, _ = models()
+    # Zero the discriminator: its verdict no longer depends on the image, so G gets no gradient at all.
+    with torch.no_grad():
+        for p in D.parameters():
+            p.zero_()
+    generator_step(G, D, opt_g, get_loss("nonsaturating"), sample_noise(4, cfg.latent_dim))
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in G.parameters())
+
+
+def test_conditional_steps():
+    cfg, G, D, opt_g, opt_d = models(num_classes=3)
+    labels = torch.tensor([0, 1, 2, 1])
+    discriminator_step(G, D, opt_d, get_loss("hinge"), torch.zeros(4, 3, 32, 32), sample_noise(4, 16), labels)
+    D.zero_grad(set_to_none=True)
+    generator_step(G, D, opt_g, get_loss("hinge"), sample_noise(4, 16), labels)
+    assert D.embed.weight.grad is None  # frozen in the G step
+    assert G.embed.weight.grad.abs().sum() > 0
+
+
+def test_ema_moves_towards_the_model():
+    _, G, _, _, _ = models()
+    ema = Generator(G.cfg)
+    ema.load_state_dict(G.state_dict())
+    with torch.no_grad():
+        for p in G.parameters():
+            p.add_(1.0)
+    before = next(ema.parameters()).clone()
+    update_ema(ema, G, decay=0.9)
+    assert torch.allclose(next(ema.parameters()), before + 0.1, atol=1e-6)
+
+
+def small_config(**kw) -> TrainConfig:
+    defaults = dict(model=ModelConfig(**SMALL), steps=8, batch_size=8, log_every=1, num_fixed=4,
+                    diffaugment="color,translation,cutout")
+    return TrainConfig(**(defaults | kw))
+
+
+def test_checkpoint_resumes_bit_for_bit(tiny_folder, tmp_path):
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    straight = Trainer(small_config(), data)
+    straight.fit(progress=False)
+
+    first = Trainer(small_config(steps=4), data)
+    first.fit(progress=False)
+    path = first.save(tmp_path / "ckpt.pt")
+    assert not list(tmp_path.glob("*.tmp"))  # written atomically
+    resumed = Trainer.resume(path, data, steps=8)
+    assert resumed.step == 4
+    resumed.fit(progress=False)
+
+    key = lambda h: [(r["step"], r["loss_d"], r["loss_g"], r["d_real"], r["d_fake"]) for r in h]  # noqa: E731
+    assert key(resumed.history) == key(straight.history)
+    for a, b in [(straight.G, resumed.G), (straight.D, resumed.D), (straight.ema, resumed.ema)]:
+        for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(x, y), name
+    assert torch.equal(straight.sample_fixed(), resumed.sample_fixed())
+
+
+def test_damaged_checkpoint_is_a_clear_error(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(GanLibError, match="damaged"):
+        load_checkpoint(tmp_path / "bad.pt")
+    with pytest.raises(GanLibError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_nan_stops_training_with_a_diagnosis(tiny_folder, tmp_path, monkeypatch):
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=20, lr_d=1e-3), data)
+    real_step = trainer.train_step
+
+    def poisoned():
+        stats = real_step()
+        if trainer.step == 3:
+            stats["loss_d"] = torch.tensor(float("nan"))
+        return stats
+
+    monkeypatch.setattr(trainer, "train_step", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 3: loss_d became NaN.*lower the learning rates"):
+        trainer.fit(progress=False)
+    assert len(trainer.history) == 2  # the bad record is not kept
+
+
+def test_callbacks_can_stop_and_time_budget_stops(tiny_folder, tmp_path):
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=50), data)
+    seen = []
+
+    def stop_at_three(t):
+        seen.append(t.step)
+        if t.step == 3:
+            t.request_stop()
+
+    trainer.fit(callbacks=[stop_at_three], progress=False)
+    assert seen == [1, 2, 3] and trainer.step == 3
+    trainer = Trainer(small_config(steps=50, minutes=0.0), data)
+    trainer.fit(progress=False)
+    assert trainer.step == 1
+
+
+def test_history_records_and_fixed_samples(tiny_folder, tmp_path):
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=6, log_every=3, model=ModelConfig(**SMALL, num_classes=2)), data)
+    trainer.fit(progress=False)
+    assert [r["step"] for r in trainer.history] == [3, 6]
+    assert set(trainer.history[0]) == {"step", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d",
+                                       "grad_norm_g", "seconds"}
+    samples = trainer.sample_fixed()
+    assert samples.shape == (4, 3, 32, 32) and samples.device.type == "cpu"
+    assert torch.equal(samples, trainer.sample_fixed())  # fixed noise, eval mode: repeatable
+
+
+def test_save_progress_writes_run_folder(tiny_folder, tmp_path):
+    import json
+
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=4, log_every=2), data)
+    saver = SaveProgress(tmp_path / "run", sample_every=2, checkpoint_every=4)
+    trainer.fit(callbacks=[saver], progress=False)  # fit calls saver.finish at the end
+    run = tmp_path / "run"
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    G = load_generator(run / "checkpoint.pt")
+    assert torch.equal(G.state_dict()["project.weight"], trainer.ema.state_dict()["project.weight"])
+
+
+@pytest.mark.slow
+def test_real_photos_d_learns_and_g_improves(real_data):
+    """A short run on real dogs: D tells real from fake, and G's samples move towards the real set."""
+    from gan_lib.data import to_uint8
+    from gan_lib.metrics import sliced_wasserstein
+
+    config = TrainConfig(model=ModelConfig(g_width=32, d_width=32), steps=150, batch_size=32, log_every=10,
+                         ema_decay=0.0, num_fixed=256, seed=0)
+    trainer = Trainer(config, real_data)
+    real = real_data.images[:256]
+    swd_start = sliced_wasserstein(to_uint8(trainer.sample_fixed()), real)["swd"]
+    # D alone against the untrained G: it should win quickly.
+    d_alone = [discriminator_step(trainer.G, trainer.D, trainer.opt_d, trainer.loss, next(trainer.batches)[0],
+                                  trainer._noise(32)) for _ in range(10)]
+    assert d_alone[-1]["d_real"] > 0.7 and d_alone[-1]["d_fake"] < 0.3
+    trainer.fit(progress=False)
+    swd_end = sliced_wasserstein(to_uint8(trainer.sample_fixed()), real)["swd"]
+    assert swd_end < 0.6 * swd_start, (swd_start, swd_end)
+    last = trainer.history[-5:]
+    assert sum(r["d_real"] for r in last) / 5 > sum(r["d_fake"] for r in last) / 5
+
+
+def test_interrupt_is_a_clean_stop_and_callbacks_finish(tiny_folder, tmp_path):
+    import asyncio
+
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    events = []
+
+    class Callback:
+        def __call__(self, t):
+            events.append(t.step)
+            if t.step == 2:
+                raise KeyboardInterrupt  # what Ctrl-C or the notebook's interrupt button raises
+
+        def finish(self, t):
+            events.append(("finish", t.step))
+
+    trainer = Trainer(small_config(steps=10), data)
+    trainer.fit(callbacks=[Callback()], progress=False)
+    assert trainer.interrupted and trainer.step == 2 and events == [1, 2, ("finish", 2)]
+    # The async version (for notebooks) runs the same loop and can continue where fit stopped.
+    events.clear()
+    asyncio.run(trainer.fit_async(callbacks=[lambda t: events.append(t.step)], progress=False))
+    assert not trainer.interrupted and trainer.step == 10 and events == list(range(3, 11))
