@@ -11,6 +11,7 @@ the number) and `num_features`. Two are provided:
 
 from __future__ import annotations
 
+import argparse
 import functools
 import hashlib
 import math
@@ -21,9 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from gan_lib.data import default_data_root
 from gan_lib.download import download_file
 from gan_lib.errors import GanLibError
 
@@ -37,13 +40,9 @@ Extractor = nn.Module | str  # a module, or "inception" / "efficientnet"
 # ----------------------------------------------------------------------------- cache locations
 
 
-def default_cache_dir() -> Path:
-    """Where weights and real-set features are cached: $GAN_CACHE_DIR or ~/.cache/gan_lib."""
-    return Path(os.environ.get("GAN_CACHE_DIR") or "~/.cache/gan_lib").expanduser()
-
-
 def _cache(cache_dir: str | Path | None) -> Path:
-    return Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    """Root for weights/ and cache/features/: cache_dir, else $GAN_HOME or the repository's data/ folder."""
+    return Path(cache_dir) if cache_dir is not None else default_data_root()
 
 
 # ----------------------------------------------------------------------------- feature extractors
@@ -108,7 +107,8 @@ class InceptionExtractor(nn.Module):
         except ModuleNotFoundError as e:
             raise GanLibError("The Inception extractor needs torch-fidelity: pip install torch-fidelity") from e
         except Exception as e:  # truncated or wrong file
-            raise GanLibError(f"Cannot load Inception weights from {weights_path} ({e}); delete it and retry") from e
+            reason = " ".join(str(e).split())[:200]
+            raise GanLibError(f"Cannot load Inception weights from {weights_path} ({reason}); delete it and retry") from e
         # antialias=False is torchmetrics' TF1-compatible resize; keep their caches apart
         self.name = "inception-v3" if antialias else "inception-v3-tf1resize"
 
@@ -218,7 +218,7 @@ def real_features(
     name = getattr(extractor, "name", None)
     if name is None:
         return extract_features(real, extractor, batch_size, progress)
-    path = _cache(cache_dir) / "features" / f"{name}-{images_fingerprint(real)}-{len(real)}.pt"
+    path = _cache(cache_dir) / "cache" / "features" / f"{name}-{images_fingerprint(real)}-{len(real)}.pt"
     if path.is_file():
         return torch.load(path, weights_only=True)
     feats = extract_features(real, extractor, batch_size, progress)
@@ -533,3 +533,27 @@ def format_results(results: dict[str, float], extractor: Extractor = "efficientn
         levels = ", ".join(f"{k[4:]}px {v:.1f}" for k, v in results.items() if k.startswith("swd_"))
         lines.append(f"SWD x1e3 (7x7 Laplacian patches): {results['swd']:.1f} ({levels})")
     return "\n".join(lines)
+
+
+def evaluate_cli(args: argparse.Namespace) -> None:
+    """The CLI's `evaluate` command: generate (or read) fakes, sample as many real photos, print the metrics."""
+    from gan_lib.cli import generate_images, resolve_data
+    from gan_lib.data import list_images, load_images
+    from gan_lib.training import pick_device
+
+    device = pick_device(args.device)
+    if args.checkpoint:
+        fake = generate_images(Path(args.checkpoint), args.n, None, args.seed, None, device).cpu()
+    else:
+        with Image.open(list_images(args.fakes)[0][0]) as first:
+            resolution = min((32, 64, 128), key=lambda r: abs(r - first.width))
+        fake = load_images(args.fakes, resolution, progress=False).images[: args.n]
+    folder, annotations = resolve_data(args.data, args.dataset)
+    real = load_images(folder, fake.shape[-1], annotations=annotations, max_per_class=args.max_per_class).images
+    # a seeded subset, so repeated evaluations hit the cached real features
+    real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(args.seed))[: args.n]]
+    names = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    extractor = get_extractor(args.extractor).to(device) if {"fd", "kid", "mifid"} & set(names) else args.extractor
+    results = evaluate(fake, real, extractor=extractor, metrics=names, seed=args.seed)
+    print(f"{len(fake)} generated vs {len(real)} real images at {fake.shape[-1]}px")
+    print(format_results(results, extractor))

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import socket
-import threading
+import io
 from pathlib import Path
 from unittest import mock
 
@@ -18,6 +14,7 @@ from torchvision.transforms.functional import gaussian_blur
 
 from gan_lib import metrics
 from gan_lib.errors import GanLibError
+from http_server import FileServer, closed_port_url
 
 SWD_FAST = dict(descriptors_per_image=32, dir_repeats=2)  # fewer patches: same checks, faster
 
@@ -38,11 +35,8 @@ def noisy(images: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
     return (images.float() + sigma * torch.randn(images.shape, generator=g)).clamp(0, 255).round().byte()
 
 
-def photos(n: int, res: int = 64) -> torch.Tensor:
-    """n real dog photos from $GAN_DATA (round-robin over class folders), centre-cropped to res."""
-    root = os.environ.get("GAN_DATA")
-    if not root:
-        pytest.skip("GAN_DATA is not set (folder of class subfolders with dog photos)")
+def photos(root: Path, n: int, res: int = 64) -> torch.Tensor:
+    """n real dog photos from root (round-robin over class folders), centre-cropped to res."""
     from PIL import Image
     from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
 
@@ -138,10 +132,10 @@ IMAGEWOOF_CLASSES = {
 }  # fmt: skip
 
 
-def test_efficientnet_recognises_the_breeds(effnet: nn.Module) -> None:
+def test_efficientnet_recognises_the_breeds(effnet: nn.Module, real_dir: Path) -> None:
     """The extractor's features must still classify real photos (checks resizing, normalisation and weights)."""
-    images = photos(30, res=128)
-    folders = sorted(p.name for p in Path(os.environ["GAN_DATA"]).iterdir() if p.is_dir())
+    images = photos(real_dir, 30, res=128)
+    folders = sorted(p.name for p in real_dir.iterdir() if p.is_dir())
     if folders != sorted(IMAGEWOOF_CLASSES):
         pytest.skip("GAN_DATA is not ImageWoof (class folders named by wnid)")
     labels = torch.tensor([IMAGEWOOF_CLASSES[folders[i % 10]] for i in range(30)])
@@ -225,7 +219,7 @@ def test_real_features_cached_on_disk(tmp_path: Path) -> None:
     assert ext.calls == 3
     second = metrics.real_features(real, ext, cache_dir=tmp_path, batch_size=4)
     assert ext.calls == 3 and torch.equal(first, second)  # cache hit: no extractor call
-    assert len(list((tmp_path / "features").glob("counting-test-*-10.pt"))) == 1
+    assert len(list((tmp_path / "cache" / "features").glob("counting-test-*-10.pt"))) == 1
     changed = real.clone()
     changed[0, 0, 0, 0] ^= 1
     metrics.real_features(changed, ext, cache_dir=tmp_path, batch_size=4)
@@ -248,8 +242,8 @@ def test_evaluate_reuses_real_statistics(tmp_path: Path) -> None:
         metrics.evaluate(fake, real, extractor=ext, metrics=("fid2",))
 
 
-def test_evaluate_real_photos(effnet: nn.Module, tmp_path: Path) -> None:
-    real = photos(12)
+def test_evaluate_real_photos(effnet: nn.Module, real_dir: Path, tmp_path: Path) -> None:
+    real = photos(real_dir, 12)
     same = metrics.evaluate(real, real, extractor=effnet, cache_dir=tmp_path)
     blur = metrics.evaluate(blurred(real), real, extractor=effnet, cache_dir=tmp_path)
     assert abs(same["fd"]) < 1e-2 and abs(same["swd"]) < 1e-6
@@ -260,19 +254,8 @@ def test_evaluate_real_photos(effnet: nn.Module, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- Inception download path
 
 
-class _CountingHandler(http.server.SimpleHTTPRequestHandler):
-    requests: list[str] = []
-
-    def do_GET(self) -> None:
-        type(self).requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def weights_server(tmp_path_factory: pytest.TempPathFactory):
+def weights_server():
     """Serve a randomly initialised torch-fidelity Inception state_dict (original .pth layout) on 127.0.0.1."""
     import torch_fidelity.feature_extractor_inceptionv3 as fe
 
@@ -284,27 +267,21 @@ def weights_server(tmp_path_factory: pytest.TempPathFactory):
     for m in model.modules():  # He init keeps activations O(1) through the ~50 random layers (default init: ~1e-8)
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-    root = tmp_path_factory.mktemp("server")
-    state = model.state_dict()
-    torch.save(state, root / metrics.INCEPTION_FILE)
-    handler = type("Handler", (_CountingHandler,), {"requests": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", handler.requests, state
-    server.shutdown()
-    server.server_close()
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    with FileServer({metrics.INCEPTION_FILE: buffer.getvalue()}) as server:
+        yield server, model.state_dict()
 
 
 def test_inception_downloaded_once_and_computes_fid(weights_server, tmp_path: Path, monkeypatch) -> None:
-    url, requests, state = weights_server
-    monkeypatch.setenv("GAN_WEIGHTS_URL", url)
+    server, state = weights_server
+    monkeypatch.setenv("GAN_WEIGHTS_URL", server.url)
     ext = metrics.inception_extractor(cache_dir=tmp_path)
-    assert requests == [f"/{metrics.INCEPTION_FILE}"]
+    assert server.requests == [(f"/{metrics.INCEPTION_FILE}", None)]
     assert (tmp_path / "weights" / metrics.INCEPTION_FILE).is_file()
     torch.testing.assert_close(ext.net.Conv2d_1a_3x3.conv.weight, state["Conv2d_1a_3x3.conv.weight"])
     again = metrics.inception_extractor(cache_dir=tmp_path)
-    assert len(requests) == 1  # served from the cache: no second request
+    assert len(server.requests) == 1  # served from the cache: no second request
     a = colour_fields(3, seed=0, res=32)
     fa, fb = metrics.extract_features(a, again), metrics.extract_features(blurred(a, sigma=3), again)
     assert fa.shape == (3, 2048) and torch.isfinite(fa).all() and fa.std() > 1e-3
@@ -313,12 +290,31 @@ def test_inception_downloaded_once_and_computes_fid(weights_server, tmp_path: Pa
 
 
 def test_inception_offline_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setenv("GAN_WEIGHTS_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("GAN_WEIGHTS_URL", closed_port_url())
     with pytest.raises(GanLibError, match="GAN_WEIGHTS_URL") as err:
         metrics.inception_extractor(cache_dir=tmp_path)
     message = str(err.value)
     assert "\n" not in message and "Inception" in message and "efficientnet" in message
     assert not (tmp_path / "weights" / metrics.INCEPTION_FILE).exists()
+
+
+def test_cli_evaluate_prints_labelled_metrics(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    from gan_lib.cli import main
+
+    def write(folder: Path, images: torch.Tensor) -> None:
+        folder.mkdir(parents=True)
+        for i, img in enumerate(images):
+            Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{i}.png")
+
+    write(tmp_path / "fakes", colour_fields(8, seed=1, res=32, base=24))
+    write(tmp_path / "real" / "a", colour_fields(5, seed=2, res=32))
+    write(tmp_path / "real" / "b", colour_fields(5, seed=3, res=32))
+    argv = ["evaluate", "--fakes", str(tmp_path / "fakes"), "--data", str(tmp_path / "real"), "--n", "8"]
+    assert main([*argv, "--metrics", "fd,swd", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "8 generated vs 8 real images at 32px" in out
+    assert "FD (EfficientNet-Lite0), not comparable to published FIDs:" in out and "SWD" in out
+    assert main([*argv, "--metrics", "fid"]) == 2
+    assert "Unknown metric" in capsys.readouterr().err

@@ -1,0 +1,72 @@
+"""The command line end to end: train a few steps on real photos, resume, sample, evaluate."""
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from gan_lib.cli import main
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "gan_lib", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.slow
+def test_train_resume_sample_evaluate(real_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    common = ["--data", str(real_dir), "--max-per-class", "8", "--out", str(out), "--batch-size", "16",
+              "--g-width", "16", "--d-width", "16", "--log-every", "2"]
+    assert main(["train", *common, "--steps", "4", "--sample-every", "2", "--checkpoint-every", "2"]) == 0
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+    assert Image.open(out / "samples" / "step_000004.png").size[0] > 32 * 7  # an 8-wide grid of 32 px images
+    assert json.loads((out / "config.json").read_text())["model"]["g_width"] == 16
+
+    # Training again into the same folder is refused; --resume continues the run.
+    assert main(["train", *common, "--steps", "6"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["train", *common, "--steps", "6", "--resume"]) == 0
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]
+
+    ckpt = str(out / "checkpoint.pt")
+    assert main(["sample", ckpt, "--out", str(tmp_path / "grid.png"), "--n", "16", "--truncation", "1.5"]) == 0
+    assert Image.open(tmp_path / "grid.png").mode == "RGB"
+    assert main(["sample", ckpt, "--out", str(tmp_path / "files"), "--n", "5", "--no-grid"]) == 0
+    files = sorted((tmp_path / "files").iterdir())
+    assert len(files) == 5 and Image.open(files[0]).size == (32, 32)
+
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", ckpt, "--data", str(real_dir), "--max-per-class", "8",
+                 "--n", "64", "--metrics", "swd"]) == 0
+    assert "swd" in capsys.readouterr().out.lower()
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    env = {"PATH": "", "GAN_HOME": str(tmp_path)}
+    r = run("train", "--data", str(tmp_path / "missing"), env=env)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: Image folder") and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run("sample", str(tmp_path / "nothing.pt"), env=env)
+    assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_offline_download_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"PATH": "", "GAN_HOME": str(tmp_path), "GAN_DOWNLOAD_URL": f"http://127.0.0.1:{port}"}
+    r = run("train", "--dataset", "imagewoof", env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "Could not download imagewoof2-320.tgz" in r.stderr and "GAN_DATA" in r.stderr
+
+
+def test_help_lists_the_commands():
+    r = run("--help")
+    assert r.returncode == 0
+    for command in ("download", "train", "sample", "evaluate"):
+        assert command in r.stdout
