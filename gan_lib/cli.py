@@ -10,27 +10,15 @@ from pathlib import Path
 import torch
 
 from .data import ImageData, default_data_root, load_images, to_uint8
-from .download import DATASETS, DEFAULT_DATASET, ensure_dataset
+from .download import DATASETS, DEFAULT_DATASET, ensure_dataset, locate_photos
 from .errors import GanLibError
 from .losses import LOSSES
 from .models import ModelConfig, sample_noise
 from .training import SaveProgress, TrainConfig, Trainer, load_checkpoint, load_generator, pick_device
 
 
-def resolve_data(data: str | None, dataset: str | None, root: Path | None = None) -> tuple[Path, Path | None]:
-    """Where to read photos from: --data, else $GAN_DATA, else a named dataset (downloaded when missing)."""
-    folder = data or (os.environ.get("GAN_DATA") if not dataset else None)
-    if folder:
-        folder = Path(folder).expanduser()
-        # A Stanford Dogs `Images/` folder brings its bounding boxes along.
-        annotations = folder.parent / "Annotation"
-        return folder, annotations if folder.name == "Images" and annotations.is_dir() else None
-    paths = ensure_dataset(dataset or DEFAULT_DATASET, root or default_data_root())
-    return paths.images_dir, paths.annotations_dir
-
-
 def read_data(args: argparse.Namespace, resolution: int) -> ImageData:
-    folder, annotations = resolve_data(args.data, args.dataset)
+    folder, annotations = locate_photos(args.data, args.dataset)
     print(f"images: {folder}" + (f" (dog crops from {annotations})" if annotations else ""))
     return load_images(folder, resolution, annotations=annotations, max_per_class=args.max_per_class)
 

@@ -354,3 +354,22 @@ def _check_member(member: tarfile.TarInfo, target: Path) -> None:
 def _inside(path: str, root: str) -> bool:
     """True if `path` is `root` or below it (both already resolved)."""
     return os.path.commonpath([path, root]) == root
+
+
+def locate_photos(data: str | os.PathLike | None = None, dataset: str | None = None,
+                  root: Path | str | None = None) -> tuple[Path, Path | None]:
+    """Where to read dog photos from: `data`, else $GAN_DATA, else `dataset` (downloaded when missing).
+
+    Returns the class-folder image directory and, for Stanford Dogs, its annotation directory.
+    """
+    folder = data or (os.environ.get("GAN_DATA") if not dataset else None)
+    if folder:
+        folder = Path(folder).expanduser()
+        annotations = folder.parent / "Annotation"  # a Stanford Dogs Images/ folder brings its boxes
+        return folder, annotations if folder.name == "Images" and annotations.is_dir() else None
+    if root is None:
+        from .data import default_data_root
+
+        root = default_data_root()
+    paths = ensure_dataset(dataset or DEFAULT_DATASET, root)
+    return paths.images_dir, paths.annotations_dir

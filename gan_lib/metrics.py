@@ -537,7 +537,8 @@ def format_results(results: dict[str, float], extractor: Extractor = "efficientn
 
 def evaluate_cli(args: argparse.Namespace) -> None:
     """The CLI's `evaluate` command: generate (or read) fakes, sample as many real photos, print the metrics."""
-    from gan_lib.cli import generate_images, resolve_data
+    from gan_lib.cli import generate_images
+    from gan_lib.download import locate_photos
     from gan_lib.data import list_images, load_images
     from gan_lib.training import pick_device
 
@@ -548,7 +549,7 @@ def evaluate_cli(args: argparse.Namespace) -> None:
         with Image.open(list_images(args.fakes)[0][0]) as first:
             resolution = min((32, 64, 128), key=lambda r: abs(r - first.width))
         fake = load_images(args.fakes, resolution, progress=False).images[: args.n]
-    folder, annotations = resolve_data(args.data, args.dataset)
+    folder, annotations = locate_photos(args.data, args.dataset)
     real = load_images(folder, fake.shape[-1], annotations=annotations, max_per_class=args.max_per_class).images
     # a seeded subset, so repeated evaluations hit the cached real features
     real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(args.seed))[: args.n]]

@@ -21,6 +21,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from PIL import Image, ImageDraw
 from torchvision.utils import make_grid
 
@@ -321,6 +322,12 @@ class LiveDashboard:
         self.curves_image = widgets.Image(format="png", layout=widgets.Layout(width="47%"))
         header = widgets.HBox([self.progress, self.stop_button, self.label])
         self.box = widgets.VBox([header, widgets.HBox([self.samples_image, self.curves_image])])
+        # Stable CSS hooks, so a browser test (tests/test_browser.py) or a course theme can find them.
+        for widget, name in [(self.box, "gan-dashboard"), (self.progress, "gan-dashboard-progress"),
+                             (self.label, "gan-dashboard-status"), (self.stop_button, "gan-dashboard-stop"),
+                             (self.samples_image, "gan-dashboard-samples"),
+                             (self.curves_image, "gan-dashboard-curves")]:
+            widget.add_class(name)
         return self.box
 
     def _on_stop(self, _button: Any = None) -> None:
@@ -429,3 +436,100 @@ def save_gif(
         buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
     )
     return _write_atomic(path, buffer.getvalue())
+
+
+class SnapshotRecorder:
+    """Trainer callback that keeps the fixed-noise samples every `every` steps, for animations."""
+
+    def __init__(self, every: int = 100) -> None:
+        self.every = every
+        self.frames: list[torch.Tensor] = []
+        self.steps: list[int] = []
+
+    def __call__(self, trainer: TrainerLike) -> None:
+        if trainer.step % self.every == 0 or trainer.step == 1:
+            self._keep(trainer)
+
+    def finish(self, trainer: TrainerLike) -> None:
+        """Keep the final samples too, unless they were just recorded."""
+        if not self.steps or self.steps[-1] != trainer.step:
+            self._keep(trainer)
+
+    def _keep(self, trainer: TrainerLike) -> None:
+        self.frames.append(trainer.sample_fixed())
+        self.steps.append(trainer.step)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers for the notebooks
+
+
+class LiveCurves:
+    """A plot of training records that updates in place in a notebook (a status line elsewhere)."""
+
+    def __init__(self, keys: Sequence[str] = ("loss_d", "d_real", "d_fake"), mode: str = "auto") -> None:
+        self.keys = list(keys)
+        self.mode = mode if mode != "auto" else ("widget" if has_notebook_frontend() else "text")
+        self._fig = NotebookFigure(figsize=(8, 3), dpi=80, layout="constrained")
+        self.png: bytes | None = None
+        self._image = None
+
+    def update(self, history: History) -> None:
+        """Redraw the curves of `keys` from a list of records (dicts with a "step" key)."""
+        self._fig.clear()
+        ax = self._fig.subplots()
+        for key in self.keys:
+            _plot_series(ax, history, key, key, 0.0, None)
+        ax.set_xlabel("step")
+        _legend(ax)
+        self.png = figure_png(self._fig)
+        if self.mode == "widget":
+            if self._image is None:
+                import ipywidgets as widgets
+                from IPython.display import display
+
+                self._image = widgets.Image(format="png")
+                display(self._image)
+            self._image.value = self.png
+        elif history:
+            print(" | ".join(f"{k} {float(history[-1][k]):.3f}" for k in ["step", *self.keys] if k in history[-1]))
+
+
+def show_source(obj: Any) -> Any:
+    """Show the source code of a gan_lib function or class, syntax-highlighted in a notebook."""
+    import inspect
+
+    from IPython.display import Code
+
+    return Code(inspect.getsource(obj), language="python")
+
+
+def show_breeds(images: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], per_breed: int = 8) -> Figure:
+    """One row of example images per class, labelled with the class name and its image count."""
+    counts = torch.bincount(labels, minlength=len(class_names))
+    fig = NotebookFigure(figsize=(per_breed * 0.9 + 2, len(class_names) * 0.9), layout="constrained")
+    axes = fig.subplots(len(class_names), 1, squeeze=False)[:, 0]
+    for label, (ax, name) in enumerate(zip(axes, class_names)):
+        examples = images[labels == label][:per_breed]
+        if len(examples):
+            ax.imshow(image_grid(examples, nrow=per_breed), interpolation="nearest")
+        ax.set_axis_off()
+        ax.text(-0.01, 0.5, f"{name}\n{int(counts[label])} images", transform=ax.transAxes, ha="right", va="center")
+    return fig
+
+
+def show_crops(image: Image.Image, boxes: Sequence[tuple[int, int, int, int]],
+               squares: Sequence[tuple[int, int, int, int]]) -> Figure:
+    """A photo with its dog boxes (red) and the square crops taken around them (green), then the crops."""
+    fig = NotebookFigure(figsize=(3 * (1 + len(squares)), 3), layout="constrained")
+    axes = fig.subplots(1, 1 + len(squares), squeeze=False)[0]
+    axes[0].imshow(image)
+    for (x0, y0, x1, y1), color in [(b, "red") for b in boxes] + [(s, "lime") for s in squares]:
+        axes[0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=2))
+    axes[0].set_title("photo, boxes")
+    for ax, square in zip(axes[1:], squares):
+        ax.imshow(image.crop(square))
+        ax.set_title("square crop")
+    for ax in axes:
+        ax.set_axis_off()
+    return fig
