@@ -152,6 +152,32 @@ def sample_noise(n: int, latent_dim: int, truncation: float | None = None,
     return z.to(device)
 
 
+@torch.no_grad()
+def recalibrate_batchnorm(G: nn.Module, batches: int = 8, batch_size: int = 64, seed: int = 0) -> nn.Module:
+    """Recompute G's BatchNorm statistics from its own outputs on fresh noise ("standing statistics").
+
+    An EMA generator averages weights, so the statistics its BatchNorm layers saw during training
+    (those of the live G) no longer match it; without this, its eval-mode samples come out grey.
+    """
+    norms = [m for m in G.modules() if isinstance(m, nn.BatchNorm2d)]
+    if not norms:
+        return G
+    device = next(G.parameters()).device
+    rng = torch.Generator().manual_seed(seed)  # its own generator: sampling never disturbs training RNG
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over the batches below
+    G.train()
+    for _ in range(batches):
+        labels = (torch.randint(G.cfg.num_classes, (batch_size,), generator=rng).to(device)
+                  if getattr(G, "embed", None) is not None else None)
+        G(sample_noise(batch_size, G.cfg.latent_dim, generator=rng, device=device), labels)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return G.eval()
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

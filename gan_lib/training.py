@@ -24,7 +24,7 @@ from .augment import diff_augment
 from .data import Batches, ImageData
 from .errors import GanLibError
 from .losses import GanLoss, get_loss, gradient_penalty, r1_penalty
-from .models import Discriminator, Generator, ModelConfig, sample_noise
+from .models import Discriminator, Generator, ModelConfig, recalibrate_batchnorm, sample_noise
 
 
 @dataclass
@@ -142,11 +142,8 @@ def generator_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, los
 
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model for weights; buffers (BatchNorm statistics) are copied."""
-    ema_params = [p for p in ema.parameters()]
-    torch._foreach_lerp_(ema_params, [p.detach() for p in model.parameters()], 1.0 - decay)
-    for b_ema, b in zip(ema.buffers(), model.buffers()):
-        b_ema.copy_(b)
+    """ema <- decay * ema + (1 - decay) * model, for every weight (see `recalibrate_batchnorm` for buffers)."""
+    torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in model.parameters()], 1.0 - decay)
 
 
 class TrainingDiverged(GanLibError):
@@ -291,6 +288,8 @@ class Trainer:
         """The fixed-noise samples (float, [-1, 1], on the CPU), from the EMA generator when there is one."""
         G = self.ema if self.ema is not None else self.G
         was_training = G.training
+        if G is self.ema:
+            recalibrate_batchnorm(G)
         G.eval()
         labels = self.fixed_labels.to(self.device) if self.fixed_labels is not None else None
         images = G(self.fixed_z.to(self.device), labels).float().cpu()
@@ -357,8 +356,10 @@ def load_generator(path: Path | str, device: torch.device | str = "cpu", use_ema
     """The generator of a checkpoint (its EMA weights by default), in eval mode."""
     state = load_checkpoint(path)
     G = Generator(ModelConfig(**state["config"]["model"]))
-    G.load_state_dict(state["ema"] if use_ema and state.get("ema") is not None else state["G"])
-    return G.to(device).eval()
+    use_ema = use_ema and state.get("ema") is not None
+    G.load_state_dict(state["ema"] if use_ema else state["G"])
+    G.to(device)
+    return recalibrate_batchnorm(G) if use_ema else G.eval()
 
 
 class SaveProgress:

@@ -99,3 +99,25 @@ def test_sample_noise_seeded_and_truncated():
     assert t.std() > 0.2  # redrawn, not clamped to a constant
     with pytest.raises(ValueError):
         sample_noise(2, 4, truncation=0)
+
+
+def test_recalibrated_batchnorm_matches_batch_statistics():
+    from gan_lib.models import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    G = Generator(small())
+    z = sample_noise(256, 16, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        for m in G.modules():  # statistics that belong to some other network, as in an EMA copy
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.fill_(50.0)
+        grey = G.eval()(z)
+        batch_stats = G.train()(z)
+        G.eval()
+        recalibrate_batchnorm(G)
+        fixed = G(z)
+    assert grey.std() < 0.5 * batch_stats.std()  # wrong statistics wash the images out
+    assert abs(fixed.std() - batch_stats.std()) < 0.1 * batch_stats.std()
+    assert not G.training
+    with torch.no_grad():
+        assert torch.equal(recalibrate_batchnorm(G)(z), fixed)  # seeded: the same every time

@@ -1,0 +1,585 @@
+"""Checks for the notebook exercises: `check_x(answer)` prints ✅ or ❌ with a hint, and returns True/False.
+
+Every check runs your answer on small, seeded inputs and compares it with values worked out
+independently (plain `math`, or the tested `gan_lib` code). A check never raises: an unfinished
+answer (returns None, raises NotImplementedError) is reported as "not answered yet", and an
+exception from your code is reported with its type and message, so the notebook keeps running.
+The reference answers are in `gan_lib/solutions.py`; try first!
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import math
+import numbers
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+from .losses import LOSSES
+from .models import Discriminator, Generator, ModelConfig
+
+# --- plumbing shared by all checks --------------------------------------------------------------
+
+
+class _NotYet(Exception):
+    """Stops a check at the first problem; `_check` prints it as '❌ Not yet: ... Hint: ...'."""
+
+    def __init__(self, problem: str, hint: str) -> None:
+        super().__init__(problem)
+        self.problem, self.hint = problem, hint
+
+
+class _NotAnswered(Exception):
+    """The answer is still the stub: it is None, returned None or raised NotImplementedError."""
+
+
+# Error messages PyTorch gives for common mistakes, and what usually fixes them.
+_ERROR_HINTS = {
+    "between 0 and 1": "F.binary_cross_entropy wants probabilities, but these are logits: use "
+                       "F.binary_cross_entropy_with_logits, which applies the sigmoid itself.",
+    "can't be cast to the desired output type Byte": "uint8 tensors can't hold fractions: convert with .float() "
+                                                      "first (in place maths would also change the input).",
+    "could not infer output dtype": "True/False values can't be averaged directly: convert them with .float() first.",
+    "mat1 and mat2 shapes cannot be multiplied": "a Linear layer got the wrong number of inputs: its in_features "
+                                                 "must equal channels x height x width of what comes in (print x.shape).",
+    "Expected 3D (unbatched) or 4D (batched) input": "a conv layer got a flat (N, features) tensor: reshape it "
+                                                     "to (N, C, 4, 4) first, e.g. with nn.Unflatten(1, (C, 4, 4)).",
+    "does not require grad": "the loss has no gradient: don't compute it under torch.no_grad(), from .detach()ed "
+                             "tensors or with .item().",
+    "backward through the graph a second time": "every step needs its own forward pass: don't reuse images or "
+                                                "logits computed in another step.",
+}
+_STUB_HINT = "write your answer where it says YOUR CODE HERE, run that cell, then run this check again."
+
+
+def _name(answer: Any) -> str:
+    name = getattr(answer, "__name__", "")
+    return f"{name}()" if name and name != "<lambda>" else "your answer"
+
+
+def _run(fn: Callable, *args: Any, hints: dict[str, str] | None = None) -> Any:
+    """Call the student's code, turning stubs and exceptions into messages (never a traceback).
+
+    hints: extra {text in the error message: hint} for mistakes typical of this exercise.
+    """
+    try:
+        out = fn(*args)
+    except NotImplementedError:
+        raise _NotAnswered(f"{_name(fn)} raised NotImplementedError") from None
+    except Exception as e:  # anything the student's code raises becomes a hint, not a crash
+        message = (str(e).strip().splitlines() or [""])[0][:300]
+        known = {**_ERROR_HINTS, **(hints or {})}
+        hint = next((h for text, h in known.items() if text in str(e)), "run your code on a small example "
+                                                                           "and read the error.")
+        raise _NotYet(f"{_name(fn)} raised {type(e).__name__}: {message}.", hint) from None
+    if out is None:
+        raise _NotAnswered(f"{_name(fn)} returned None")
+    return out
+
+
+def _require(condition: Any, problem: str, hint: str) -> None:
+    if not condition:
+        raise _NotYet(problem, hint)
+
+
+def _check(body: Callable[[Any], str]) -> Callable[[Any], bool]:
+    """Turn a check body (raises _NotYet, returns a success message) into a never-raising check."""
+
+    @functools.wraps(body)
+    def check(answer: Any) -> bool:
+        try:
+            if answer is None:
+                raise _NotAnswered("the answer is None")
+            # Seeded and isolated: the same result every run, and the notebook's random state is untouched.
+            with torch.random.fork_rng(devices=[]), torch.enable_grad():
+                torch.manual_seed(0)
+                message = body(answer)
+        except _NotAnswered as e:
+            print(f"✏️ Not answered yet ({e}). Hint: {_STUB_HINT}")
+            return False
+        except _NotYet as e:
+            print(f"❌ Not yet: {e.problem} Hint: {e.hint}")
+            return False
+        except Exception as e:  # a surprise inside the check itself: still report, never crash the notebook
+            print(f"❌ Not yet: the check could not handle your answer ({type(e).__name__}: {e}). "
+                  f"Hint: compare what your answer returns with what the exercise asks for.")
+            return False
+        print(f"✅ Correct: {message}")
+        return True
+
+    return check
+
+
+def _callable(answer: Any) -> Callable:
+    _require(callable(answer), f"got a {type(answer).__name__}, not a function.",
+             "pass the function itself, without calling it: e.g. check_normalize(normalize).")
+    return answer
+
+
+def _tensor(out: Any, what: str) -> Tensor:
+    _require(isinstance(out, Tensor), f"{what} returned a {type(out).__name__}, not a torch.Tensor.",
+             "build the result with torch operations and return the tensor.")
+    return out
+
+
+def _module_copy(model: Any, call: str) -> nn.Module:
+    """A private CPU copy of the student's model, so checking it changes nothing in the notebook."""
+    if isinstance(model, type) and issubclass(model, nn.Module):
+        raise _NotYet("got a class, not a model.", f"pass an instance: {call} returns e.g. MyModel() or nn.Sequential(...).")
+    if callable(model) and not isinstance(model, nn.Module):
+        raise _NotYet("got a function, not a model.", f"call it and pass the model it returns: {call}.")
+    _require(isinstance(model, nn.Module), f"got a {type(model).__name__}, not an nn.Module.",
+             "return a torch.nn model, e.g. nn.Sequential(...).")
+    return copy.deepcopy(model).cpu()
+
+
+def _scalar(out: Any, what: str) -> Tensor:
+    """A loss must be a one-number tensor that autograd can differentiate."""
+    _require(not isinstance(out, numbers.Number), f"{what} returned a Python {type(out).__name__}, not a tensor.",
+             "return the loss tensor itself (no .item() or float()), so that loss.backward() works.")
+    _tensor(out, what)
+    _require(out.numel() == 1, f"{what} returned shape {tuple(out.shape)}, not a single number.",
+             "average over the batch: .mean() (or the loss function's default reduction='mean').")
+    _require(out.grad_fn is not None, f"{what} returned a number that autograd can't differentiate.",
+             "keep everything a tensor: no .item(), float(), torch.tensor(...) or torch.no_grad() inside the loss.")
+    return out
+
+
+def _number(value: Any, what: str) -> float:
+    """A step's loss: a one-number tensor or a Python number."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    _require(isinstance(value, numbers.Real) and not isinstance(value, bool),
+             f"{what} returned a {type(value).__name__}, not the loss.", "return loss.item() (or the loss tensor).")
+    return float(value)
+
+
+def _known_mistake(got: float, mistakes: list[tuple[float, str]]) -> str | None:
+    """The hint of the first known wrong answer whose value equals `got`."""
+    return next((hint for value, hint in mistakes if math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-6)), None)
+
+
+def _last_op(t: Tensor) -> str:
+    """Autograd's name for the last computation that produced `t`, looking past reshapes ('' if unknown)."""
+    fn = t.grad_fn
+    reshapes = ("View", "UnsafeView", "Reshape", "Squeeze", "Unsqueeze", "Clone", "Select", "Slice",
+                "Expand", "Permute", "Transpose", "AsStrided", "ToCopy")
+    while fn is not None and fn.name().startswith(reshapes) and fn.next_functions:
+        fn = fn.next_functions[0][0]
+    return fn.name() if fn is not None else ""
+
+
+def _sigmoid(t: float) -> float:
+    return 1 / (1 + math.exp(-t))
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def _bce_mistakes(r: list[float], f: list[float]) -> tuple[float, list[tuple[float, str]]]:
+    """The discriminator's BCE loss for real logits r and fake logits f, with the usual wrong versions."""
+    real_term = _mean([-math.log(_sigmoid(x)) for x in r])  # label 1: -log sigma(r)
+    fake_term = _mean([-math.log(1 - _sigmoid(x)) for x in f])  # label 0: -log(1 - sigma(f))
+    mistakes = [
+        (real_term, "only the real images are in your loss: add the fake term, BCE(fake_logits, zeros)."),
+        (fake_term, "only the fake images are in your loss: add the real term, BCE(real_logits, ones)."),
+        (_mean([-math.log(1 - _sigmoid(x)) for x in r]) + _mean([-math.log(_sigmoid(x)) for x in f]),
+         "the labels are swapped: real images get label 1 (torch.ones_like), fakes get 0 (torch.zeros_like)."),
+        (_mean([-math.log(_sigmoid(_sigmoid(x))) for x in r]) + _mean([-math.log(1 - _sigmoid(_sigmoid(x))) for x in f]),
+         "the sigmoid is applied twice: *_with_logits losses apply it themselves, so pass the raw logits."),
+        (len(r) * real_term + len(f) * fake_term, "average over the batch (mean), don't sum."),
+        (-(real_term + fake_term), "check the sign: BCE is -log(probability of the right label), a positive number."),
+    ]
+    return real_term + fake_term, mistakes
+
+
+def _g_loss_mistakes(f: list[float]) -> tuple[float, list[tuple[float, str]]]:
+    """The non-saturating generator loss for fake logits f, with the usual wrong versions."""
+    saturating = _mean([math.log(1 - _sigmoid(x)) for x in f])
+    mistakes = [
+        (saturating, "that is the saturating loss log(1 - D(G(z))): when D confidently rejects the fakes "
+                     "(early in training) its gradient vanishes. Minimise -log D(G(z)) instead: BCE with label 1."),
+        (-saturating, "that is D's loss on fakes (label 0): G wants D to say 'real', so use label 1 (torch.ones_like)."),
+        (_mean([-math.log(_sigmoid(_sigmoid(x))) for x in f]),
+         "the sigmoid is applied twice: *_with_logits losses apply it themselves, so pass the raw logits."),
+        (_mean([math.log(_sigmoid(x)) for x in f]), "check the sign: minimise -log sigma(f), a positive number."),
+        (sum(-math.log(_sigmoid(x)) for x in f), "average over the batch (mean), don't sum."),
+    ]
+    return _mean([-math.log(_sigmoid(x)) for x in f]), mistakes
+
+
+def _tiny_gan() -> tuple[nn.Module, nn.Module]:
+    """Small gan_lib models (32x32, width 8) with fixed weights, fast enough for a check."""
+    torch.manual_seed(0)
+    # No normalisation in D: each image's logit doesn't depend on the rest of the batch, so real and
+    # fake images may go through D separately or together.
+    cfg = ModelConfig(latent_dim=16, g_width=8, d_width=8, d_norm="none")
+    G, D = Generator(cfg), Discriminator(cfg)
+    # A livelier D than the DCGAN init: logits of order 1, fakes rejected (about -1) as early in
+    # training, so the usual wrong losses give clearly different values.
+    with torch.no_grad():
+        for m in D.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight, a=0.2)
+        D.classify.bias.fill_(-1.0)
+    return G, D
+
+
+def _adam(model: nn.Module) -> torch.optim.Adam:
+    return torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+
+def _weights(model: nn.Module) -> list[Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def _same(model: nn.Module, weights: list[Tensor]) -> bool:
+    return all(torch.equal(p, w) for p, w in zip(model.parameters(), weights))
+
+
+def _update(model: nn.Module, before: list[Tensor]) -> Tensor:
+    return torch.cat([(p.detach() - w).flatten() for p, w in zip(model.parameters(), before)])
+
+
+def _run_step(fn: Callable, *args: Any) -> tuple[Any, list[torch.optim.Optimizer]]:
+    """Run a training-step answer, recording every optimiser whose .step() it calls."""
+    stepped: list[torch.optim.Optimizer] = []
+    handle = register_optimizer_step_pre_hook(lambda opt, *_: stepped.append(opt))
+    try:
+        out = _run(fn, *args)
+    finally:
+        handle.remove()
+    return out, stepped
+
+
+# --- 01 data ------------------------------------------------------------------------------------
+
+
+@_check
+def check_normalize(fn: Callable[[Tensor], Tensor]) -> str:
+    """normalize(uint8 images N x 3 x H x W) -> float images in [-1, 1]: 0 -> -1, 255 -> 1, input unchanged."""
+    fn = _callable(fn)
+    x = torch.randint(0, 256, (2, 3, 4, 5), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    x[0, 0, 0, :2] = torch.tensor([0, 255], dtype=torch.uint8)  # make sure both ends are there
+    original = x.clone()
+    out = _tensor(_run(fn, x), "normalize")
+    _require(torch.equal(x, original), "the input tensor was changed.",
+             "convert first (images.float() makes a new tensor), then do the maths on the copy.")
+    _require(out.is_floating_point(), f"the result has dtype {out.dtype}, not a float type.",
+             "uint8 can't hold values like -0.5: convert with .float() before dividing.")
+    _require(out.shape == x.shape, f"the shape changed from {tuple(x.shape)} to {tuple(out.shape)}.",
+             "normalising changes values only: don't reshape, permute or select.")
+    expected = x.double() / 127.5 - 1
+    if not torch.allclose(out.double(), expected, atol=2e-3):
+        xd = x.double()
+        mistakes = [
+            (xd / 255, "that is [0, 1]; the generator's tanh outputs [-1, 1]: multiply by 2 and subtract 1."),
+            (xd / 127.5, "almost: now subtract 1, so 0 maps to -1 and 255 to 1."),
+            (xd / 255 - 1, "that is [-1, 0]: divide by 127.5 (not 255) before subtracting 1."),
+            (1 - xd / 127.5, "the range is reversed: 0 must become -1 and 255 must become 1."),
+        ]
+        hint = next((h for m, h in mistakes if torch.allclose(out.double(), m, atol=2e-3)),
+                    "map linearly so that 0 -> -1 and 255 -> 1: images.float() / 127.5 - 1.")
+        raise _NotYet(f"0 became {out[0, 0, 0, 0].item():.3f} and 255 became {out[0, 0, 0, 1].item():.3f} "
+                      f"(expected -1 and 1).", hint)
+    return "uint8 [0, 255] -> float [-1, 1], and the input is left as it was."
+
+
+@_check
+def check_flip(fn: Callable[[Tensor, torch.Generator], Tensor]) -> str:
+    """flip(images, generator): each image unchanged or mirrored left-right, about half of them, reproducibly."""
+    fn = _callable(fn)
+    x = torch.randn(256, 3, 4, 6, generator=torch.Generator().manual_seed(0))  # no image equals its mirror
+    hints = {"must match the size of tensor": "make the per-image choice shape (N, 1, 1, 1), e.g. "
+                                              "mask.view(-1, 1, 1, 1), so it broadcasts over channels, height and width."}
+    out = _tensor(_run(fn, x.clone(), torch.Generator().manual_seed(1), hints=hints), "flip")
+    _require(out.shape == x.shape, f"the shape changed from {tuple(x.shape)} to {tuple(out.shape)}.",
+             "return a batch of the same shape: torch.where(mask.view(-1, 1, 1, 1), images.flip(-1), images).")
+    _require(out.dtype == x.dtype, f"the dtype changed from {x.dtype} to {out.dtype}.", "don't convert the images.")
+
+    def per_image(y: Tensor) -> Tensor:  # which images of `out` equal the matching image of y
+        return (out == y).flatten(1).all(dim=1)
+
+    unchanged, mirrored = per_image(x), per_image(x.flip(-1))
+    if not (unchanged | mirrored).all():
+        wrong = [(x.flip(-2), "flip(-2) turns dogs upside down: mirror left-right with flip(-1), the width axis."),
+                 (x.flip(1), "flip(1) reverses the colour channels: mirror left-right with flip(-1), the width axis."),
+                 (x.flip(0), "flip(0) reverses the order of the batch: mirror each image with flip(-1).")]
+        hint = next((h for y, h in wrong if (per_image(y) & ~unchanged).any()),
+                    "each output image must be exactly its input image, or that image mirrored: images.flip(-1).")
+        raise _NotYet(f"{int((~(unchanged | mirrored)).sum())} of 256 images are neither unchanged nor mirrored "
+                      f"left-right.", hint)
+    share = mirrored.float().mean().item()
+    _require(share > 0, "no image was mirrored.", "compute the flipped batch images.flip(-1) and use it for a random half.")
+    _require(share < 1, "every image was mirrored.",
+             "flip each image with probability 1/2: one random number per image, torch.rand(N, generator=generator) < 0.5.")
+    _require(0.35 <= share <= 0.65, f"{share:.0%} of the images were mirrored, not about half.",
+             "flip each image with probability 1/2: torch.rand(N, generator=generator) < 0.5.")
+    again = _tensor(_run(fn, x.clone(), torch.Generator().manual_seed(1), hints=hints), "flip")
+    _require(torch.equal(again, out), "two calls with identically seeded generators gave different results.",
+             "draw the random numbers from the `generator` argument: torch.rand(N, generator=generator).")
+    other = _tensor(_run(fn, x.clone(), torch.Generator().manual_seed(2), hints=hints), "flip")
+    _require(not torch.equal(other, out), "a differently seeded generator mirrored the very same images.",
+             "the choice must be random: torch.rand(N, generator=generator) < 0.5, not a fixed pattern.")
+    one = _tensor(_run(fn, x[:1].clone(), torch.Generator().manual_seed(0), hints=hints), "flip")
+    _require(one.shape == x[:1].shape, f"a batch of 1 image came back with shape {tuple(one.shape)}.",
+             "avoid .squeeze(); reshape the choice with .view(-1, 1, 1, 1).")
+    return f"each image is kept or mirrored ({share:.0%} mirrored here), reproducibly from the generator."
+
+
+# --- 02 discriminator ---------------------------------------------------------------------------
+
+
+@_check
+def check_discriminator_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> str:
+    """discriminator_loss(real_logits, fake_logits): BCE with label 1 for real and 0 for fake, from logits."""
+    fn = _callable(fn)
+    r_values, f_values = [2.0, -1.0, 0.5, 3.0], [0.5, -2.0, 1.5, -0.3]
+    r, f = torch.tensor(r_values, requires_grad=True), torch.tensor(f_values, requires_grad=True)
+    out = _scalar(_run(fn, r, f), "discriminator_loss")
+    expected, mistakes = _bce_mistakes(r_values, f_values)
+    got = out.item()
+    averaged = math.isclose(got, expected / 2, rel_tol=1e-4)  # the mean over both batches together: also fine
+    if not (averaged or math.isclose(got, expected, rel_tol=1e-4)):
+        hint = _known_mistake(got, mistakes) or ("BCE with label 1 for real and 0 for fake, averaged, and added: "
+                                                 "F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + ...")
+        raise _NotYet(f"for real logits {r_values} and fake logits {f_values} your loss is {got:.4f}, "
+                      f"expected {expected:.4f}.", hint)
+    out.sum().backward()
+    _require(r.grad is not None and r.grad.abs().sum() > 0, "no gradient reaches the real logits.",
+             "don't .detach() the logits: D learns through this loss.")
+    _require(f.grad is not None and f.grad.abs().sum() > 0, "no gradient reaches the fake logits.",
+             "don't .detach() the logits: D learns through this loss.")
+    note = " (you averaged the two terms; the course adds them: same direction, half the size)" if averaged else ""
+    return f"BCE from logits, real labelled 1 and fake 0 (loss {got:.4f}){note}."
+
+
+@_check
+def check_discriminator_64(model: nn.Module) -> str:
+    """A model (N, 3, 64, 64) -> (N,) or (N, 1) logits: >= 3 stride-2 Conv2d, a final Linear, no sigmoid."""
+    D = _module_copy(model, "discriminator_64()")
+    x = torch.rand(5, 3, 64, 64) * 2 - 1
+    ran: list[nn.Module] = []  # the conv and linear layers, in the order they run
+    hooks = [m.register_forward_hook(lambda m, *_: ran.append(m)) for m in D.modules()
+             if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        out = _tensor(_run(D.train(), x), "your discriminator")
+    finally:
+        for h in hooks:
+            h.remove()
+    if tuple(out.shape) not in ((5,), (5, 1)):
+        hint = ("the last layer should have a single output: nn.Linear(in_features, 1)." if out.dim() == 2 else
+                "flatten the 4x4 feature maps and finish with nn.Linear(channels * 4 * 4, 1).")
+        raise _NotYet(f"5 images gave an output of shape {tuple(out.shape)}, expected (5,) or (5, 1).", hint)
+    strided = [m for m in ran if isinstance(m, nn.Conv2d) and tuple(m.stride) == (2, 2)]
+    _require(len(strided) >= 3, f"found {len(strided)} Conv2d layer(s) with stride 2; at least 3 are needed.",
+             "each nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1) halves the size: 64 -> 32 -> 16 -> 8 -> 4.")
+    _require(ran and isinstance(ran[-1], nn.Linear),
+             f"the last layer with weights is {type(ran[-1]).__name__ if ran else 'missing'}, not nn.Linear.",
+             "after the convolutions: nn.Flatten(), then nn.Linear(channels * 4 * 4, 1).")
+    _require(_last_op(out) not in ("SigmoidBackward0", "TanhBackward0"),
+             "the output goes through a sigmoid (or tanh) at the end.",
+             "return raw logits: the loss (binary_cross_entropy_with_logits) applies the sigmoid itself.")
+    _require(torch.isfinite(out).all(), "the output contains NaN or inf.", "check the layers for divisions or logs.")
+    with torch.no_grad():
+        one = _tensor(_run(D.eval(), x[:1]), "your discriminator")
+    _require(tuple(one.shape) in ((1,), (1, 1)), f"1 image (eval mode) gave shape {tuple(one.shape)}.",
+             "don't hard-code the batch size: nn.Flatten() or x.flatten(1) keep it.")
+    return f"one logit per 64x64 image, from {len(strided)} stride-2 convolutions and a final Linear layer."
+
+
+@_check
+def check_accuracy(fn: Callable[[Tensor, Tensor], float]) -> str:
+    """accuracy(real_logits, fake_logits): fraction of right verdicts (real > 0, fake < 0) over both batches."""
+    fn = _callable(fn)
+    real = torch.tensor([2.0, 0.3, 1.5, -1.0, 3.0, 0.8])  # 5 of 6 called real (one of them below 0.5)
+    fake = torch.tensor([-2.0, 0.2, -0.5, 0.4, 1.2, -0.1])  # 3 of 6 called fake (two more below 0.5)
+    out = _run(fn, real, fake)
+    _require(not isinstance(out, Tensor), "it returned a tensor.", "return a Python float: call .item() on it.")
+    got = _number(out, "accuracy")
+    mistakes = [
+        (4 / 12, "real and fake are swapped: a real image is right when its logit is > 0, a fake when it is < 0."),
+        (5 / 6, "only the real images are counted: count right verdicts on both batches."),
+        (3 / 6, "only the fake images are counted: count right verdicts on both batches."),
+        (9 / 12, "the threshold for logits is 0 (sigmoid(0) = 0.5): compare logits with 0, or probabilities with 0.5."),
+        (8, "that is the number of right verdicts: divide by the number of images (12 here)."),
+    ]
+    if not math.isclose(got, 8 / 12, rel_tol=1e-6):
+        raise _NotYet(f"got {got:.4f}, expected 0.6667 (8 of 12 verdicts right).",
+                      _known_mistake(got, mistakes) or "((real_logits > 0).sum() + (fake_logits < 0).sum()) / "
+                                                       "(number of real + fake images), as a float.")
+    return "8 of 12 verdicts right: 0.6667."
+
+
+# --- 03 generator -------------------------------------------------------------------------------
+
+
+@_check
+def check_generator_64(model: nn.Module) -> str:
+    """A model noise (N, 100) -> images (N, 3, 64, 64) in [-1, 1], ending with Tanh, with upsampling layers."""
+    G = _module_copy(model, "generator_64()")
+    z = torch.randn(5, 100)
+    # A DCGAN written for z of shape (N, 100, 1, 1) fails on (N, 100) noise.
+    hints = {"Expected 3D (unbatched) or 4D (batched) input": "the noise is (N, 100): start with "
+                                                             "nn.Linear(100, C * 4 * 4) and nn.Unflatten(1, (C, 4, 4))."}
+    out = _tensor(_run(G.train(), z, hints=hints), "your generator")
+    if tuple(out.shape) != (5, 3, 64, 64):
+        hint = ("add one more upsampling block: 4 -> 8 -> 16 -> 32 -> 64 takes four doublings."
+                if out.dim() == 4 and out.shape[-1] < 64 else
+                "the last layer must output 3 channels (RGB)." if out.dim() == 4 and out.shape[1] != 3 else
+                "start at 4x4 (Linear + Unflatten), double the size four times, end with 3 channels.")
+        raise _NotYet(f"5 noise vectors gave images of shape {tuple(out.shape)}, expected (5, 3, 64, 64).", hint)
+    _require(torch.isfinite(out).all(), "the images contain NaN or inf.", "check the layers for divisions or logs.")
+    ends_with_tanh = _last_op(out) == "TanhBackward0" if out.grad_fn is not None else out.abs().max() <= 1
+    _require(ends_with_tanh and out.abs().max() <= 1, "the output does not end with a tanh.",
+             "finish with nn.Tanh(), so pixels land in [-1, 1] like the normalised photos.")
+    _require(any(isinstance(m, (nn.ConvTranspose2d, nn.Upsample)) for m in G.modules()),
+             "no upsampling layer found.", "double the size with nn.ConvTranspose2d(c_in, c_out, 4, 2, 1) "
+                                           "(or nn.Upsample(scale_factor=2) + nn.Conv2d).")
+    _require(not torch.allclose(out[0], out[1]), "different noise vectors gave the same image.",
+             "the noise must reach the output: start the model with the noise, e.g. nn.Linear(100, ...).")
+    with torch.no_grad():
+        one = _tensor(_run(G.eval(), z[:1]), "your generator")
+    _require(tuple(one.shape) == (1, 3, 64, 64), f"in eval mode, 1 noise vector gave shape {tuple(one.shape)}.",
+             "don't hard-code the batch size: nn.Unflatten(1, (C, 4, 4)) keeps it.")
+    return "noise (N, 100) -> images (N, 3, 64, 64) in [-1, 1], in train and eval mode."
+
+
+@_check
+def check_interpolate(fn: Callable[[Tensor, Tensor, int], Tensor]) -> str:
+    """interpolate(z1, z2, steps) with vectors of shape (latent_dim,): (steps, latent_dim), z1 to z2 inclusive."""
+    fn = _callable(fn)
+    for latent_dim, steps in ((100, 7), (16, 2)):
+        z1, z2 = torch.randn(latent_dim), torch.randn(latent_dim)
+        out = _tensor(_run(fn, z1, z2, steps), "interpolate")
+        _require(tuple(out.shape) == (steps, latent_dim),
+                 f"for steps={steps} and vectors of length {latent_dim} the shape is {tuple(out.shape)}, "
+                 f"expected ({steps}, {latent_dim}).",
+                 "z1 and z2 have shape (latent_dim,); t = torch.linspace(0, 1, steps).view(-1, 1) has shape "
+                 "(steps, 1), so (1 - t) * z1 + t * z2 broadcasts to (steps, latent_dim).")
+        t = torch.linspace(0, 1, steps).view(-1, 1)
+        expected = (1 - t) * z1 + t * z2
+        if not torch.allclose(out, expected, atol=1e-5):
+            wrong = [(torch.arange(steps).view(-1, 1) / steps,
+                      "the last row must be z2 itself: torch.linspace(0, 1, steps) includes both ends, "
+                      "torch.arange(steps) / steps stops short of 1."),
+                     (1 - t, "you go from z2 to z1: row 0 must be z1, the last row z2.")]
+            hint = next((h for w, h in wrong if torch.allclose(out, (1 - w) * z1 + w * z2, atol=1e-5)), None)
+            if hint is None and torch.allclose(out[0], z1, atol=1e-5) and torch.allclose(out[-1], z2, atol=1e-5):
+                hint = "the ends are right but the path is not a straight line with equal steps: (1 - t) * z1 + t * z2."
+            raise _NotYet(f"for steps={steps} the rows are not evenly spaced points from z1 to z2.",
+                          hint or "row i is (1 - t) * z1 + t * z2 with t = i / (steps - 1): torch.linspace(0, 1, steps).")
+    return "a straight line from z1 to z2 in equal steps, both ends included."
+
+
+@_check
+def check_generator_loss(fn: Callable[[Tensor], Tensor]) -> str:
+    """generator_loss(fake_logits): the non-saturating loss -log sigmoid(f), averaged (BCE with label 'real')."""
+    fn = _callable(fn)
+    f_values = [0.5, -2.0, 1.5, -0.3]
+    f = torch.tensor(f_values, requires_grad=True)
+    out = _scalar(_run(fn, f), "generator_loss")
+    expected, mistakes = _g_loss_mistakes(f_values)
+    got = out.item()
+    if not math.isclose(got, expected, rel_tol=1e-4):
+        raise _NotYet(f"for fake logits {f_values} your loss is {got:.4f}, expected {expected:.4f}.",
+                      _known_mistake(got, mistakes) or "-log sigmoid(f) averaged: "
+                      "F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)).")
+    out.backward()
+    _require(f.grad is not None and (f.grad < 0).all(), "the gradient does not push every fake logit up.",
+             "don't .detach() the logits: G learns through this loss.")
+    return f"the non-saturating loss -log sigmoid(f), averaged (loss {got:.4f})."
+
+
+# --- 04 adversarial loop ------------------------------------------------------------------------
+
+
+@_check
+def check_discriminator_step(fn: Callable) -> str:
+    """discriminator_step(G, D, opt_d, real, z): one Adam update of D on the BCE loss; G untouched, no grads in G."""
+    fn = _callable(fn)
+    G, D = _tiny_gan()
+    opt_d = _adam(D)
+    real = torch.rand(8, 3, 32, 32) * 2 - 1
+    z = torch.randn(8, G.cfg.latent_dim)
+    # The reference: the same step by gan_lib's tested code, on copies.
+    G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
+    with torch.no_grad():
+        r_values, f_values = D_ref(real).tolist(), D_ref(G_ref(z)).tolist()
+    expected, mistakes = _bce_mistakes(r_values, f_values)
+    from .training import discriminator_step  # late import: training pulls in the whole trainer
+
+    discriminator_step(G_ref, D_ref, _adam(D_ref), LOSSES["nonsaturating"], real, z)
+    g_before, d_before = _weights(G), _weights(D)
+
+    out, stepped = _run_step(fn, G, D, opt_d, real, z)
+    got = _number(out, "discriminator_step")
+    _require(_same(G, g_before), "G's weights changed in the discriminator step.",
+             "the D step updates D only: call opt_d.step(), which holds D's parameters, and nothing else.")
+    _require(all(p.grad is None for p in G.parameters()), "G's parameters received gradients.",
+             "make the fakes without a graph back into G: `with torch.no_grad(): fake = G(z)` "
+             "(or G(z).detach()). Otherwise backward() works on G for nothing, and the grads pile up for the G step.")
+    _require(all(p.requires_grad for p in G.parameters()), "G's parameters no longer require grad after your step.",
+             "use torch.no_grad() for the fakes instead of G.requires_grad_(False), or switch it back on.")
+    _require(all(o is opt_d for o in stepped), "your step called .step() on an optimiser other than opt_d.",
+             "use the opt_d argument, and only that one.")
+    _require(stepped, "opt_d.step() was never called.", "opt_d.zero_grad(); loss.backward(); opt_d.step().")
+    _require(not _same(D, d_before), "D's weights did not change.",
+             "in this order: opt_d.zero_grad(), loss.backward(), opt_d.step().")
+    averaged = math.isclose(got, expected / 2, rel_tol=1e-4)
+    _require(averaged or math.isclose(got, expected, rel_tol=1e-4),
+             f"the returned loss is {got:.4f}, expected {expected:.4f}.",
+             _known_mistake(got, mistakes) or "return the BCE loss of D(real) with label 1 plus D(G(z)) with label 0.")
+    agreement = F.cosine_similarity(_update(D, d_before), _update(D_ref, d_before), dim=0).item()
+    _require(agreement > 0.99, "D's weights moved differently from one Adam step on that loss.",
+             "backpropagate the loss you return: opt_d.zero_grad(), loss.backward(), opt_d.step().")
+    return f"D took one step on the BCE loss ({got:.4f}); G was not touched and got no gradients."
+
+
+@_check
+def check_generator_step(fn: Callable) -> str:
+    """generator_step(G, D, opt_g, z): one Adam update of G on the non-saturating loss; D bit-identical."""
+    fn = _callable(fn)
+    G, D = _tiny_gan()
+    opt_g = _adam(G)
+    z = torch.randn(8, G.cfg.latent_dim)
+    # The reference: the same step by gan_lib's tested code, on copies.
+    G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
+    with torch.no_grad():
+        f_values = D_ref(G_ref(z)).tolist()
+    expected, mistakes = _g_loss_mistakes(f_values)
+    from .training import generator_step  # late import: training pulls in the whole trainer
+
+    generator_step(G_ref, D_ref, _adam(G_ref), LOSSES["nonsaturating"], z)
+    g_before, d_before = _weights(G), _weights(D)
+
+    out, stepped = _run_step(fn, G, D, opt_g, z)
+    got = _number(out, "generator_step")
+    _require(_same(D, d_before), "D's weights changed in the generator step.",
+             "only opt_g.step() may run here: opt_g holds G's parameters only. Don't step opt_d or an "
+             "optimiser over both models.")
+    _require(all(o is opt_g for o in stepped), "your step called .step() on an optimiser other than opt_g (opt_d?).",
+             "the G step changes G only: call opt_g.step() and nothing else.")
+    _require(all(p.requires_grad for p in D.parameters()), "D's parameters no longer require grad after your step.",
+             "if you freeze D with D.requires_grad_(False), switch it back on (D.requires_grad_(True)) at the "
+             "end, or D stops learning.")
+    _require(stepped, "opt_g.step() was never called.", "opt_g.zero_grad(); loss.backward(); opt_g.step().")
+    _require(not _same(G, g_before), "G's weights did not change.",
+             "don't detach the fakes here: the gradient has to flow from D's verdict back through D into G.")
+    _require(math.isclose(got, expected, rel_tol=1e-4), f"the returned loss is {got:.4f}, expected {expected:.4f}.",
+             _known_mistake(got, mistakes) or "the non-saturating loss: BCE of D(G(z)) with label 1 ('real').")
+    with torch.no_grad():
+        before, after = torch.tensor(f_values).mean().item(), D(G(z)).mean().item()
+    _require(after > before, f"D's verdict on G(z) fell ({before:.4f} -> {after:.4f}).",
+             "G should move towards what D calls real: minimise the loss with label 1, don't maximise it.")
+    agreement = F.cosine_similarity(_update(G, g_before), _update(G_ref, g_before), dim=0).item()
+    _require(agreement > 0.99, "G's weights moved differently from one Adam step on that loss.",
+             "backpropagate the loss you return: opt_g.zero_grad(), loss.backward(), opt_g.step().")
+    tip = "" if all(p.grad is None for p in D.parameters()) else \
+        " Tip: D's weights received gradients too; fine as long as your D step starts with opt_d.zero_grad()."
+    return f"G took one step that makes D more likely to call its images real (loss {got:.4f}); D is unchanged.{tip}"

@@ -1,0 +1,118 @@
+"""Reference solutions — try the exercises first!
+
+One answer per notebook exercise, named like the exercise; `gan_lib.checks` has the matching
+check, e.g. `check_normalize(normalize)`.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .models import init_dcgan_weights
+
+# --- 01 data ------------------------------------------------------------------------------------
+
+
+def normalize(images: Tensor) -> Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the range of the generator's tanh."""
+    # .float() makes a new tensor, so the caller's images stay as they were. 0 -> -1, 255 -> 1.
+    return images.float() / 127.5 - 1.0
+
+
+def flip(images: Tensor, generator: torch.Generator) -> Tensor:
+    """Mirror each image left-right with probability 1/2."""
+    # One coin per image, shaped (N, 1, 1, 1) so it broadcasts over channels, height and width.
+    mirror = torch.rand(images.shape[0], generator=generator) < 0.5
+    return torch.where(mirror.view(-1, 1, 1, 1), images.flip(-1), images)  # -1: the width axis
+
+
+# --- 02 discriminator ---------------------------------------------------------------------------
+
+
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """BCE that punishes both mistakes: calling a real photo fake, and calling a fake real."""
+    # The *_with_logits version applies the sigmoid itself, in a numerically stable way.
+    real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))  # real = 1
+    fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))  # fake = 0
+    return real_loss + fake_loss
+
+
+def accuracy(real_logits: Tensor, fake_logits: Tensor) -> float:
+    """Fraction of right verdicts over both batches: real logits > 0, fake logits < 0."""
+    right = (real_logits > 0).sum() + (fake_logits < 0).sum()
+    return right.item() / (len(real_logits) + len(fake_logits))
+
+
+def discriminator_64() -> nn.Module:
+    """64x64 image -> one logit: four stride-2 convolutions (64 -> 32 -> 16 -> 8 -> 4), then Linear."""
+    model = nn.Sequential(
+        # No BatchNorm in the first block: D sees the raw colour statistics (DCGAN).
+        nn.Conv2d(3, 64, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2),  # 32x32
+        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),  # 16x16
+        nn.Conv2d(128, 256, 4, 2, 1, bias=False), nn.BatchNorm2d(256), nn.LeakyReLU(0.2),  # 8x8
+        nn.Conv2d(256, 512, 4, 2, 1, bias=False), nn.BatchNorm2d(512), nn.LeakyReLU(0.2),  # 4x4
+        nn.Flatten(),
+        nn.Linear(512 * 4 * 4, 1),  # no sigmoid: the loss takes logits
+    )
+    init_dcgan_weights(model)
+    return model
+
+
+# --- 03 generator -------------------------------------------------------------------------------
+
+
+def generator_64() -> nn.Module:
+    """Noise (N, 100) -> image (N, 3, 64, 64) in [-1, 1]: 4x4 maps doubled four times."""
+    model = nn.Sequential(
+        nn.Linear(100, 512 * 4 * 4, bias=False),
+        nn.Unflatten(1, (512, 4, 4)),  # a vector becomes 512 maps of 4x4
+        nn.BatchNorm2d(512), nn.ReLU(),
+        nn.ConvTranspose2d(512, 256, kernel_size=4, stride=2, padding=1, bias=False),  # 8x8
+        nn.BatchNorm2d(256), nn.ReLU(),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(),  # 16x16
+        nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),  # 32x32
+        nn.ConvTranspose2d(64, 3, 4, 2, 1),  # 64x64, RGB
+        nn.Tanh(),  # pixels in [-1, 1], like the normalised photos
+    )
+    init_dcgan_weights(model)
+    return model
+
+
+def interpolate(z1: Tensor, z2: Tensor, steps: int) -> Tensor:
+    """`steps` points on the straight line from z1 to z2 (both included), as (steps, latent_dim)."""
+    t = torch.linspace(0, 1, steps, device=z1.device).view(-1, 1)  # (steps, 1): 0 at z1, 1 at z2
+    return (1 - t) * z1 + t * z2  # broadcasts to (steps, latent_dim)
+
+
+def generator_loss(fake_logits: Tensor) -> Tensor:
+    """Non-saturating loss -log sigmoid(D(G(z))): BCE with the label 'real'."""
+    # G wants D to call its images real (label 1). Unlike log(1 - D(G(z))), this keeps a strong
+    # gradient when D confidently rejects the fakes, which is exactly the situation early in training.
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+# --- 04 adversarial loop ------------------------------------------------------------------------
+
+
+def discriminator_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: Tensor, z: Tensor) -> float:
+    """One update of D: real photos are labelled 1, generated images 0."""
+    with torch.no_grad():  # this step trains D only: no graph (and no gradients) back into G
+        fake = G(z)
+    loss = discriminator_loss(D(real), D(fake))
+    opt_d.zero_grad()
+    loss.backward()
+    opt_d.step()  # opt_d holds D's parameters only
+    return loss.item()
+
+
+def generator_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: Tensor) -> float:
+    """One update of G: change G so that D calls its images real."""
+    # D is the judge here: gradients flow *through* it into G, but D's own weights need none.
+    D.requires_grad_(False)
+    loss = generator_loss(D(G(z)))
+    opt_g.zero_grad()
+    loss.backward()
+    opt_g.step()  # opt_g holds G's parameters only, so D's weights stay as they are
+    D.requires_grad_(True)  # D learns again in its next step
+    return loss.item()

@@ -1,0 +1,303 @@
+"""Browser test: JupyterLab in headless Chromium runs the training notebook and draws the live dashboard.
+
+nbval runs notebooks in a kernel but never renders a widget, so this test does what a student does:
+start JupyterLab, open the notebook, Run All, and watch the dashboard's fixed-noise sample grid change
+while the GAN trains. It saves a screenshot of the dashboard to docs/dashboard.png (shown in README).
+
+Needs Debian's `chromium` (`apt-get install chromium`) and the `playwright` Python package, which
+drives that executable (no `playwright install`: nothing is downloaded). Without them the test is
+skipped with the reason, except when $CI is set: there missing tools fail the test.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "04_adversarial_loop.ipynb"  # the notebook whose dashboard we watch
+SCREENSHOT = REPO / "docs" / "dashboard.png"
+CHROMIUM = Path(os.environ.get("GAN_CHROMIUM", "/usr/bin/chromium"))
+# Headless as root, no GPU, and no calls home to Google (this machine has no internet).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_S = 240  # the whole test: server start, page load, kernel start and the quick training run
+
+pytestmark = pytest.mark.browser
+
+# Runs in the page before JupyterLab loads: every time the dashboard's sample <img> finishes loading
+# a picture, record its URL, size, a hash of its pixels and the status line shown at that moment.
+RECORD_SAMPLE_FRAMES = """
+window.__ganFrames = [];
+document.addEventListener('load', (event) => {
+  const img = event.target;
+  if (!(img instanceof HTMLImageElement) || !img.classList.contains('gan-dashboard-samples')) return;
+  const status = document.querySelector('.gan-dashboard-status');
+  const frame = {src: img.src, width: img.naturalWidth, height: img.naturalHeight, hash: null,
+                 status: status ? status.textContent : ''};
+  if (img.naturalWidth > 0) {
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let hash = 2166136261;  // FNV-1a
+    for (let i = 0; i < pixels.length; i++) { hash = Math.imul(hash ^ pixels[i], 16777619) >>> 0; }
+    frame.hash = hash;
+  }
+  window.__ganFrames.push(frame);
+}, true);  // load events do not bubble, so listen in the capture phase
+"""
+
+# The notebook panel's kernel, via the app object that --LabApp.expose_app_in_browser exposes.
+KERNEL_IDLE = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+                 && panel.sessionContext.session.kernel;
+  return !!kernel && kernel.status === 'idle' && panel.context.isReady;
+}"""
+
+# Run All; NotebookActions.runAll resolves to true when every cell ran without an error.
+RUN_ALL = """() => {
+  window.__ganRunResult = undefined;
+  window.jupyterapp.commands.execute('notebook:run-all-cells').then(
+    (ok) => { window.__ganRunResult = ok; },
+    (err) => { window.__ganRunResult = 'command failed: ' + err; });
+}"""
+
+DASHBOARD_OR_DONE = ("() => document.querySelector('img.gan-dashboard-samples') !== null"
+                     " || window.__ganRunResult !== undefined")
+
+# Error outputs in the notebook model, and stderr outputs on the page that hold a traceback
+# (JupyterLab draws error outputs as stderr too, so a failing cell shows up in both lists).
+ERRORS = """() => {
+  const found = {errors: [], tracebacks: []};
+  const panel = window.jupyterapp.shell.currentWidget;
+  for (const cell of panel.content.widgets) {
+    if (cell.model.type !== 'code') continue;
+    for (const output of cell.model.outputs.toJSON()) {
+      if (output.output_type === 'error') found.errors.push(output.ename + ': ' + output.evalue);
+    }
+  }
+  const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+  for (const node of document.querySelectorAll(stderr)) {
+    if (node.textContent.includes('Traceback')) found.tracebacks.push(node.textContent.slice(-1500));
+  }
+  return found;
+}"""
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _require_tools() -> None:
+    """Skip (locally) or fail (in CI) when Chromium, Playwright or JupyterLab is missing."""
+    missing = []
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        missing.append(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    for module, package in [("playwright", "playwright"), ("jupyterlab", "jupyterlab")]:
+        if importlib.util.find_spec(module) is None:
+            missing.append(f"the {package} Python package (pip install -e '.[dev]')")
+    if not missing:
+        return
+    reason = "browser test needs " + " and ".join(missing)
+    if _in_ci():
+        pytest.fail(reason + " ($CI is set, so this fails instead of skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class JupyterLabServer:
+    """`jupyter lab` on 127.0.0.1 with a random token, its own config/runtime dirs and a log file."""
+
+    def __init__(self, root_dir: Path, work_dir: Path, env: dict[str, str]) -> None:
+        self.port, self.token = _free_port(), secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = work_dir / "jupyterlab.log"
+        config_dir = work_dir / "jupyter_config"
+        user_settings = {
+            # Plain (non-windowed) notebook rendering keeps every output in the DOM while it scrolls.
+            "notebook-extension/tracker": {"windowingMode": "none"},
+            # No "get Jupyter news?" toast over the dashboard, and no update checks.
+            "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+        }
+        for name, values in user_settings.items():
+            path = config_dir / "lab" / "user-settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+        (config_dir / "jupyter_server_config.json").write_text(json.dumps({"LabApp": {
+            "expose_app_in_browser": True,  # window.jupyterapp: run commands, read kernel state
+            "news_url": None,  # no news toast, no fetches
+            "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+            "extension_manager": "readonly",  # no PyPI queries from the extension manager
+        }}))
+        env = {**env, "JUPYTER_CONFIG_DIR": str(config_dir),
+               "JUPYTER_RUNTIME_DIR": str(work_dir / "jupyter_runtime"),
+               "JUPYTER_DATA_DIR": str(work_dir / "jupyter_data"), "IPYTHONDIR": str(work_dir / "ipython"),
+               "JUPYTER_PLATFORM_DIRS": "1"}
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+                   f"--port={self.port}", "--ServerApp.port_retries=0",
+                   f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root_dir}",
+                   "--ServerApp.terminals_enabled=False", "--allow-root"]  # CI containers run as root
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(command, cwd=root_dir, env=env, stdout=self._log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def api(self, path: str, method: str = "GET", timeout: float = 5) -> bytes:
+        request = urllib.request.Request(f"{self.base}{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read()
+
+    def wait_until_up(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with code {self.process.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(OSError):
+                self.api("/api/status", timeout=2)
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"jupyter lab did not answer on {self.base} within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/lab/tree/{path}?token={self.token}"
+
+    def log_tail(self, chars: int = 4000) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-chars:]
+        return "(no log)"
+
+    def stop(self) -> None:
+        """Shut down kernels and server through the API; kill whatever is left."""
+        children = []
+        with contextlib.suppress(Exception):
+            import psutil  # installed with ipykernel; kernels run in their own session
+
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        with contextlib.suppress(Exception):
+            self.api("/api/shutdown", method="POST")
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        for child in children:
+            with contextlib.suppress(Exception):
+                child.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path: Path, real_dir: Path):
+    """JupyterLab serving a temporary copy of the notebook's folder (so nothing is saved into the repo)."""
+    _require_tools()
+    if not NOTEBOOK.is_file():
+        pytest.fail(f"{NOTEBOOK} does not exist; the browser test runs it", pytrace=False)
+    root = tmp_path / "root"
+    shutil.copytree(NOTEBOOK.parent, root / NOTEBOOK.parent.name,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "runs", "outputs"))
+    env = {**os.environ, "GAN_QUICK": "1", "GAN_DATA": str(real_dir),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env.pop("GAN_LIB_DASHBOARD", None)  # the dashboard must find the notebook frontend by itself
+    server = JupyterLabServer(root, tmp_path, env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _diagnostics(page, server: JupyterLabServer, tmp_path: Path) -> str:
+    """Last page text, recorded dashboard frames, a failure screenshot and the server log tail."""
+    parts = []
+    with contextlib.suppress(Exception):
+        parts.append("--- page text (end) ---\n" + page.inner_text("body", timeout=5000)[-3000:])
+    with contextlib.suppress(Exception):
+        frames = page.evaluate("window.__ganFrames || []")
+        parts.append("--- sample image loads ---\n" + "\n".join(
+            f"{f['width']}x{f['height']} hash={f['hash']} status={f['status']!r}" for f in frames))
+    with contextlib.suppress(Exception):
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        parts.append(f"--- screenshot: {shot}")
+    parts.append("--- jupyter lab log (end) ---\n" + server.log_tail())
+    return "\n".join(parts)
+
+
+def test_notebook_draws_live_dashboard_in_jupyterlab(jupyter_lab: JupyterLabServer, tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    start = time.monotonic()
+
+    def left_ms() -> float:  # what remains of the overall budget, for Playwright's timeouts
+        left = TIMEOUT_S - (time.monotonic() - start)
+        if left <= 0:
+            raise TimeoutError(f"the browser test ran out of its {TIMEOUT_S} s budget")
+        return left * 1000
+
+    jupyter_lab.wait_until_up(timeout=60)
+    notebook_path = f"{NOTEBOOK.parent.name}/{NOTEBOOK.name}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            failure = None
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.add_init_script(RECORD_SAMPLE_FRAMES)
+            try:
+                page.goto(jupyter_lab.url(notebook_path), wait_until="domcontentloaded", timeout=left_ms())
+                page.wait_for_function(KERNEL_IDLE, timeout=left_ms(), polling=500)
+                page.evaluate(RUN_ALL)
+                # The dashboard appears when training starts, unless an earlier cell fails first.
+                page.wait_for_function(DASHBOARD_OR_DONE, timeout=left_ms(), polling=250)
+                dashboard = page.locator(".gan-dashboard").first
+                if dashboard.count():
+                    dashboard.scroll_into_view_if_needed(timeout=left_ms())
+                page.wait_for_function("window.__ganRunResult !== undefined", timeout=left_ms(), polling=500)
+                page.wait_for_function(KERNEL_IDLE, timeout=left_ms(), polling=500)
+                result = page.evaluate("window.__ganRunResult")
+                errors = page.evaluate(ERRORS)
+                frames = page.evaluate("window.__ganFrames")
+
+                assert not (errors["errors"] or errors["tracebacks"]), (
+                    "the notebook shows errors: " + "; ".join(errors["errors"]) + "\n"
+                    + "\n\n".join(errors["tracebacks"]))
+                assert result is True, f"Run All did not finish cleanly: {result!r}"
+                assert dashboard.count(), "no live dashboard (.gan-dashboard) was drawn in the page"
+                pictures = [f for f in frames if f["width"] > 0]
+                assert pictures, "the dashboard's sample image never showed a picture"
+                assert len({f["src"] for f in pictures}) >= 2 and len({f["hash"] for f in pictures}) >= 2, (
+                    "the sample grid never changed during training: "
+                    + ", ".join(f"hash={f['hash']} ({f['status']})" for f in pictures))
+
+                dashboard.scroll_into_view_if_needed(timeout=left_ms())
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                png = dashboard.screenshot(timeout=left_ms(), animations="disabled")
+            except Exception as exc:  # collected while the page is still open
+                failure = f"{type(exc).__name__}: {exc}\n{_diagnostics(page, jupyter_lab, tmp_path)}"
+        finally:
+            browser.close()
+    if failure:
+        pytest.fail(failure, pytrace=False)
+    tmp = SCREENSHOT.with_name(f".{SCREENSHOT.name}.tmp")  # replace the old picture only when complete
+    tmp.write_bytes(png)
+    os.replace(tmp, SCREENSHOT)
+    print(f"\nbrowser test: {len(pictures)} sample grids shown, {len({f['hash'] for f in pictures})} "
+          f"different, {time.monotonic() - start:.0f} s; screenshot in {SCREENSHOT.relative_to(REPO)}")
