@@ -222,7 +222,8 @@ class Trainer:
         stats |= generator_step(self.G, self.D, self.opt_g, self.loss, self._noise(len(real)), labels,
                                 real, augment, self.amp_dtype)
         if self.ema is not None:
-            update_ema(self.ema, self.G, c.ema_decay)
+            # Warm-up: early on the average would be dominated by the random initial weights.
+            update_ema(self.ema, self.G, min(c.ema_decay, (1 + self.step) / (10 + self.step)))
         self.step += 1
         return stats
 
