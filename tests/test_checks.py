@@ -1,0 +1,381 @@
+"""The exercise checks: reference answers pass; stubs, crashes and the typical wrong answers fail with a hint."""
+import time
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan_lib import checks, solutions
+
+
+def reference(name):
+    """The reference answer of an exercise (models are built fresh)."""
+    answer = getattr(solutions, name)
+    return answer() if name.endswith("_64") else answer
+
+
+FUNCTIONS = ["normalize", "flip", "discriminator_loss", "accuracy", "interpolate", "generator_loss",
+             "discriminator_step", "generator_step"]
+MODELS = ["discriminator_64", "generator_64"]
+EXERCISES = FUNCTIONS + MODELS
+
+
+def run(capsys, name, answer):
+    """Run check_<name>(answer): (its result, what it printed)."""
+    result = getattr(checks, f"check_{name}")(answer)
+    return result, capsys.readouterr().out
+
+
+def assert_fails(result, out, *phrases):
+    assert result is False
+    assert out.startswith(("❌ Not yet:", "✏️ Not answered yet")) and "Hint:" in out, out
+    for phrase in phrases:
+        assert phrase in out, out
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_reference_solution_passes(capsys, name):
+    result, out = run(capsys, name, reference(name))
+    assert result is True, out
+    assert out.startswith("✅ Correct:") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_unanswered_is_reported_kindly(capsys, name):
+    assert_fails(*run(capsys, name, None), "Not answered yet")
+
+
+def _raise_not_implemented(*args):
+    raise NotImplementedError
+
+
+def _raise_value_error(*args):
+    raise ValueError("boom")
+
+
+class _Stub(nn.Module):
+    def __init__(self, forward):
+        super().__init__()
+        self.layer = nn.Linear(1, 1)
+        self._forward = forward
+
+    def forward(self, x):
+        return self._forward(x)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_stubs_are_not_answered_and_crashes_are_reported(capsys, name):
+    wrap = _Stub if name in MODELS else (lambda fn: fn)
+    assert_fails(*run(capsys, name, wrap(lambda *args: None)), "Not answered yet", "returned None")
+    assert_fails(*run(capsys, name, wrap(_raise_not_implemented)), "Not answered yet", "NotImplementedError")
+    assert_fails(*run(capsys, name, wrap(_raise_value_error)), "❌ Not yet:", "raised ValueError: boom")
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_a_value_instead_of_a_function(capsys, name):
+    assert_fails(*run(capsys, name, 42), "not a function", "without calling it")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_class_or_a_function_instead_of_a_model(capsys, name):
+    assert_fails(*run(capsys, name, nn.Linear), "got a class", "pass an instance")
+    assert_fails(*run(capsys, name, getattr(solutions, name)), "got a function", f"{name}()")
+    assert_fails(*run(capsys, name, "model"), "not an nn.Module")
+
+
+# --- typical wrong answers ----------------------------------------------------------------------
+
+def _in_place_normalize(x):
+    x[:, 0] = 0  # changes the caller's images
+    return x.float() / 127.5 - 1
+
+
+def _alternate_flip(x, generator):
+    mirror = torch.arange(len(x)) % 2 == 0  # half of them, but always the same half
+    return torch.where(mirror.view(-1, 1, 1, 1), x.flip(-1), x)
+
+
+def _unseeded_flip(x, generator):
+    return torch.where((torch.rand(len(x)) < 0.5).view(-1, 1, 1, 1), x.flip(-1), x)
+
+
+def _flip_without_reshape(x, generator):
+    return torch.where(torch.rand(len(x), generator=generator) < 0.5, x.flip(-1), x)
+
+
+def _bce(logits, label):
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+
+def _d_loss_sigmoid_twice(r, f):
+    return _bce(torch.sigmoid(r), 1.0) + _bce(torch.sigmoid(f), 0.0)
+
+
+def _d_loss_probabilities(r, f):
+    return F.binary_cross_entropy(r, torch.ones_like(r)) + F.binary_cross_entropy(f, torch.zeros_like(f))
+
+
+def _slerp(z1, z2, steps):
+    t = torch.linspace(0, 1, steps).view(-1, 1)
+    return torch.cos(t * torch.pi / 2) * z1 + torch.sin(t * torch.pi / 2) * z2
+
+
+def _small_d(strided=4, head=None):
+    layers, c = [], 3
+    for i in range(strided):
+        layers += [nn.Conv2d(c, 8 * 2 ** i, 4, 2, 1), nn.LeakyReLU(0.2)]
+        c = 8 * 2 ** i
+    size = 64 // 2 ** strided
+    return nn.Sequential(*layers, *(head if head is not None else [nn.Flatten(), nn.Linear(c * size * size, 1)]))
+
+
+class _FixedBatchD(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.d = _small_d(head=[])
+        self.linear = nn.Linear(64 * 4 * 4, 1)
+
+    def forward(self, x):
+        return self.linear(self.d(x).view(5, -1))  # only works for batches of 5
+
+
+def _small_g(doublings=4, tail=None):
+    layers, c = [nn.Linear(100, 32 * 4 * 4), nn.Unflatten(1, (32, 4, 4)), nn.ReLU()], 32
+    for i in range(doublings - 1):
+        layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.BatchNorm2d(c // 2), nn.ReLU()]
+        c //= 2
+    return nn.Sequential(*layers, nn.ConvTranspose2d(c, 3, 4, 2, 1), *(tail if tail is not None else [nn.Tanh()]))
+
+
+def _dcgan_g_for_4d_noise():
+    return nn.Sequential(nn.ConvTranspose2d(100, 16, 4, 1, 0), nn.ReLU(), nn.ConvTranspose2d(16, 8, 4, 2, 1), nn.ReLU(),
+                         nn.ConvTranspose2d(8, 8, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(8, 8, 4, 2, 1), nn.ReLU(),
+                         nn.ConvTranspose2d(8, 3, 4, 2, 1), nn.Tanh())
+
+
+def _d_step(loss_fn, detach=True, step=True):
+    def discriminator_step(G, D, opt_d, real, z):
+        fake = G(z).detach() if detach else G(z)
+        loss = loss_fn(D(real), D(fake))
+        opt_d.zero_grad()
+        loss.backward()
+        if step:
+            opt_d.step()
+        return loss
+    return discriminator_step
+
+
+def _d_step_that_trains_g(G, D, opt_d, real, z):
+    loss = solutions.discriminator_loss(D(real), D(G(z)))
+    opt_d.zero_grad()
+    loss.backward()
+    opt_d.step()
+    torch.optim.SGD(G.parameters(), lr=0.1).step()
+    return loss
+
+
+def _d_step_freezing_g(G, D, opt_d, real, z):
+    G.requires_grad_(False)
+    return solutions.discriminator_step(G, D, opt_d, real, z)
+
+
+def _d_step_stepping_twice(G, D, opt_d, real, z):
+    with torch.no_grad():
+        fake = G(z)
+    loss = solutions.discriminator_loss(D(real), D(fake))
+    opt_d.zero_grad()
+    loss.backward()
+    opt_d.step()
+    opt_d.step()  # two updates instead of one
+    return loss
+
+
+def _g_step(loss_fn, freeze_d=False, unfreeze=True, step_first=False):
+    def generator_step(G, D, opt_g, z):
+        if freeze_d:
+            D.requires_grad_(False)
+        loss = loss_fn(D(G(z)))
+        opt_g.zero_grad()
+        if step_first:  # a step before backward() has no gradients to use
+            opt_g.step()
+        loss.backward()
+        if not step_first:
+            opt_g.step()
+        if freeze_d and unfreeze:
+            D.requires_grad_(True)
+        return loss.item()
+    return generator_step
+
+
+def _g_step_with_combined_optimiser(G, D, opt_g, z):
+    opt = torch.optim.Adam([*G.parameters(), *D.parameters()], lr=2e-4, betas=(0.5, 0.999))
+    loss = solutions.generator_loss(D(G(z)))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+NOTEBOOK_OPT_D = torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)  # a notebook's global opt_d
+
+
+def _g_step_calling_opt_d(G, D, opt_g, z):
+    loss = solutions.generator_step(G, D, opt_g, z)
+    NOTEBOOK_OPT_D.step()
+    return loss
+
+
+def _g_step_and_g_loss_mismatch(G, D, opt_g, z):
+    loss = solutions.generator_loss(D(G(z)))
+    opt_g.zero_grad()
+    (loss + G(z).pow(2).mean()).backward()  # trains on something else than the loss it returns
+    opt_g.step()
+    return loss
+
+
+def _saturating(f):
+    return -F.softplus(f).mean()  # log(1 - sigmoid(f))
+
+
+WRONG = [
+    ("normalize", lambda x: x.float() / 255, "[0, 1]"),
+    ("normalize", lambda x: x.float() / 127.5, "subtract 1"),
+    ("normalize", lambda x: x // 2, "not a float type"),
+    ("normalize", lambda x: x.div_(127.5), "uint8 tensors can't hold fractions"),
+    ("normalize", _in_place_normalize, "input tensor was changed"),
+    ("normalize", lambda x: (x.float() / 127.5 - 1)[0], "shape changed"),
+    ("flip", lambda x, g: x.clone(), "no image was mirrored"),
+    ("flip", lambda x, g: x.flip(-1), "every image was mirrored"),
+    ("flip", lambda x, g: x.flip(-2) if torch.rand((), generator=g) < 2 else x, "upside down"),
+    ("flip", lambda x, g: x.flip(0), "order of the batch"),
+    ("flip", _alternate_flip, "fixed pattern"),
+    ("flip", _unseeded_flip, "generator=generator"),
+    ("flip", _flip_without_reshape, "(N, 1, 1, 1)"),
+    ("discriminator_loss", lambda r, f: _bce(r, 1.0), "add the fake term"),
+    ("discriminator_loss", lambda r, f: _bce(r, 0.0) + _bce(f, 1.0), "labels are swapped"),
+    ("discriminator_loss", _d_loss_sigmoid_twice, "sigmoid is applied twice"),
+    ("discriminator_loss", _d_loss_probabilities, "binary_cross_entropy_with_logits"),
+    ("discriminator_loss", lambda r, f: (F.softplus(-r) + F.softplus(f)).sum(), "don't sum"),
+    ("discriminator_loss", lambda r, f: torch.tensor(solutions.discriminator_loss(r, f).item()), "can't differentiate"),
+    ("discriminator_loss", lambda r, f: solutions.discriminator_loss(r, f).item(), "no .item()"),
+    ("discriminator_loss", lambda r, f: _bce(r, 1.0) + _bce(f.detach(), 0.0), "no gradient reaches the fake"),
+    ("discriminator_loss", lambda r, f: F.softplus(-r) + F.softplus(f), "not a single number"),
+    ("accuracy", lambda r, f: ((r < 0).sum() + (f > 0).sum()).item() / 12, "swapped"),
+    ("accuracy", lambda r, f: (r > 0).float().mean().item(), "only the real images"),
+    ("accuracy", lambda r, f: ((r > 0).sum() + (f < 0).sum()).item(), "number of right verdicts"),
+    ("accuracy", lambda r, f: ((r > 0.5).sum() + (f < 0.5).sum()).item() / 12, "threshold"),
+    ("accuracy", lambda r, f: ((r > 0).sum() + (f < 0).sum()) / 12, ".item()"),
+    ("accuracy", lambda r, f: torch.cat([r > 0, f < 0]).mean(), ".float()"),
+    ("discriminator_64", nn.Sequential(_small_d(), nn.Sigmoid()), "sigmoid"),
+    ("discriminator_64", _small_d(strided=2), "found 2 Conv2d"),
+    ("discriminator_64", _small_d(head=[nn.Conv2d(64, 1, 4)]), "flatten"),
+    ("discriminator_64", _small_d(head=[nn.Flatten(), nn.Linear(64 * 16, 2)]), "single output"),
+    ("discriminator_64", _small_d(head=[nn.Flatten(), nn.Linear(64, 1)]), "in_features"),
+    ("discriminator_64", _small_d(head=[nn.Conv2d(64, 1, 4), nn.Flatten()]), "not nn.Linear"),
+    ("discriminator_64", _FixedBatchD(), "don't hard-code the batch size"),
+    ("generator_64", _small_g(doublings=3), "one more upsampling"),
+    ("generator_64", _small_g(tail=[]), "nn.Tanh()"),
+    ("generator_64", _small_g(tail=[nn.Sigmoid()]), "nn.Tanh()"),
+    ("generator_64", _dcgan_g_for_4d_noise(), "nn.Unflatten"),
+    ("generator_64", nn.Sequential(nn.Linear(100, 3 * 64 * 64), nn.Unflatten(1, (3, 64, 64)), nn.Tanh()),
+     "no upsampling layer"),
+    ("interpolate", lambda a, b, n: torch.stack([a, b]), "shape"),
+    ("interpolate", lambda a, b, n: a + (torch.arange(n) / n).view(-1, 1) * (b - a), "linspace(0, 1, steps) includes"),
+    ("interpolate", lambda a, b, n: b + torch.linspace(0, 1, n).view(-1, 1) * (a - b), "from z2 to z1"),
+    ("interpolate", _slerp, "not a straight line"),
+    ("generator_loss", _saturating, "saturating loss"),
+    ("generator_loss", lambda f: _bce(f, 0.0), "use label 1"),
+    ("generator_loss", lambda f: F.logsigmoid(f).mean(), "check the sign"),
+    ("generator_loss", lambda f: _bce(torch.sigmoid(f), 1.0), "sigmoid is applied twice"),
+    ("generator_loss", lambda f: F.softplus(-f).sum(), "don't sum"),
+    ("generator_loss", lambda f: _bce(f.detach(), 1.0), "can't differentiate"),
+    ("discriminator_step", _d_step(solutions.discriminator_loss, detach=False), "G's parameters received gradients"),
+    ("discriminator_step", _d_step(lambda r, f: solutions.discriminator_loss(f, r)), "labels are swapped"),
+    ("discriminator_step", _d_step(lambda r, f: _bce(r, 1.0)), "add the fake term"),
+    ("discriminator_step", _d_step(solutions.discriminator_loss, step=False), "opt_d.step() was never called"),
+    ("discriminator_step", _d_step(lambda r, f: -solutions.discriminator_loss(r, f)), "check the sign"),
+    ("discriminator_step", _d_step_that_trains_g, "G's weights changed"),
+    ("discriminator_step", _d_step_freezing_g, "no longer require grad"),
+    ("discriminator_step", _d_step_stepping_twice, "differ from those after one Adam step"),
+    ("generator_step", _g_step_with_combined_optimiser, "D's weights changed"),
+    ("generator_step", _g_step_calling_opt_d, "other than opt_g"),
+    ("generator_step", _g_step(_saturating), "saturating loss"),
+    ("generator_step", _g_step(lambda f: _bce(f, 0.0)), "use label 1"),
+    ("generator_step", _g_step(lambda f: _bce(f.detach(), 1.0)), "does not require grad"),
+    ("generator_step", _g_step(solutions.generator_loss, step_first=True), "G's weights did not change"),
+    ("generator_step", _g_step(solutions.generator_loss, freeze_d=True, unfreeze=False), "no longer require grad"),
+    ("generator_step", _g_step(lambda f: -f.mean()), "expected"),  # the hinge/WGAN loss: a different loss
+    ("generator_step", _g_step_and_g_loss_mismatch, "differ from those after one Adam step"),
+]
+
+
+@pytest.mark.parametrize("name, answer, phrase", WRONG, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(WRONG)])
+def test_wrong_answer_fails_with_a_hint(capsys, name, answer, phrase):
+    assert_fails(*run(capsys, name, answer), "❌ Not yet:", phrase)
+
+
+def test_equivalent_answers_pass(capsys):
+    # Averaging the two D terms (BCE over both batches at once) is also accepted, with a note.
+    result, out = run(capsys, "discriminator_loss", lambda r, f: solutions.discriminator_loss(r, f) / 2)
+    assert result is True and "averaged" in out
+    # Real and fake through D in one batch (the averaged loss); verdicts from probabilities.
+    def d_step_one_batch(G, D, opt_d, real, z):
+        logits = D(torch.cat([real, G(z).detach()]))
+        loss = F.binary_cross_entropy_with_logits(logits, torch.cat([torch.ones(len(real)), torch.zeros(len(z))]))
+        opt_d.zero_grad()
+        loss.backward()
+        opt_d.step()
+        return loss
+    assert run(capsys, "discriminator_step", d_step_one_batch)[0] is True
+    assert run(capsys, "interpolate", lambda a, b, n: solutions.interpolate(a.double(), b.double(), n))[0] is True
+    assert run(capsys, "accuracy", lambda r, f: ((torch.sigmoid(r) > 0.5).float().sum()
+                                                 + (torch.sigmoid(f) < 0.5).float().sum()).item() / 12)[0] is True
+    # The PyTorch DCGAN-tutorial style G step leaves D unfrozen: fine, with a tip about opt_d.zero_grad().
+    result, out = run(capsys, "generator_step", _g_step(solutions.generator_loss))
+    assert result is True and "Tip" in out
+    # A generator that ends with functional tanh, and a discriminator whose output is (N,).
+    class G(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = _small_g(tail=[])
+
+        def forward(self, z):
+            return torch.tanh(self.net(z))
+    assert run(capsys, "generator_64", G())[0] is True
+    assert run(capsys, "discriminator_64", nn.Sequential(_small_d(), nn.Flatten(0)))[0] is True
+
+
+def test_checks_leave_the_notebook_alone(capsys):
+    model = solutions.discriminator_64()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    threads = torch.get_num_threads()
+
+    def run_checks():
+        assert checks.check_discriminator_64(model) and checks.check_flip(solutions.flip)
+        assert not checks.check_flip(_raise_value_error)
+        return capsys.readouterr().out
+
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = run_checks()
+    assert torch.equal(torch.rand(3), expected_next), "the notebook's random numbers are untouched"
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items()), "the model (and BN stats) too"
+    assert torch.get_num_threads() == threads
+    assert run_checks() == first, "same output every run (nbval compares it)"
+
+
+def test_checks_work_inside_no_grad(capsys):
+    with torch.no_grad():
+        assert checks.check_discriminator_loss(solutions.discriminator_loss)
+        assert checks.check_generator_step(solutions.generator_step)
+
+
+def test_each_check_is_fast(capsys):
+    torch.optim.Adam(nn.Linear(1, 1).parameters())  # the first optimiser of a process imports torch._dynamo (~1 s)
+    for name in EXERCISES:
+        answer = reference(name)
+        start = time.perf_counter()
+        assert getattr(checks, f"check_{name}")(answer)
+        assert time.perf_counter() - start < 1.0, name
