@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
+    t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast (used on CUDA GPUs and AMX CPUs)")
     t.add_argument("--log-every", type=int, default=10)
     t.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
     t.add_argument("--checkpoint-every", type=int, default=500)

@@ -47,7 +47,7 @@ class TrainConfig:
     flip: bool = True
     seed: int = 0
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu
-    amp: bool = True  # bfloat16 autocast on CUDA GPUs that support it; ignored elsewhere
+    amp: bool = True  # bfloat16 autocast where the hardware has native bf16 (see `amp_dtype`)
     channels_last: bool = True
     log_every: int = 10
     num_fixed: int = 64  # fixed-noise samples drawn to show progress
@@ -69,6 +69,15 @@ def pick_device(name: str = "auto") -> torch.device:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """bfloat16 where the hardware multiplies in bf16 natively (recent CUDA GPUs, CPUs with AMX), else None."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "cpu" and getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+        return torch.bfloat16  # about 2x faster here; on CPUs without AMX, bf16 would be slower than fp32
+    return None
 
 
 def grad_norm(model: nn.Module) -> Tensor:
@@ -173,8 +182,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, data: ImageData) -> None:
         self.config = config
         self.device = pick_device(config.device)
-        self.amp_dtype = torch.bfloat16 if (config.amp and self.device.type == "cuda"
-                                            and torch.cuda.is_bf16_supported()) else None
+        self.amp_dtype = amp_dtype(self.device) if config.amp else None
         torch.manual_seed(config.seed)  # the initial weights
         self.G = Generator(config.model).to(self.device)
         self.D = Discriminator(config.model).to(self.device)
