@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from .distributed import init_from_env, rank_and_world, shutdown
 from .data import ImageData, default_data_root, load_images, to_uint8
 from .download import DATASETS, DEFAULT_DATASET, ensure_dataset, locate_photos
 from .errors import GanLibError
@@ -19,7 +20,8 @@ from .training import SaveProgress, TrainConfig, Trainer, load_checkpoint, load_
 
 def read_data(args: argparse.Namespace, resolution: int) -> ImageData:
     folder, annotations = locate_photos(args.data, args.dataset)
-    print(f"images: {folder}" + (f" (dog crops from {annotations})" if annotations else ""))
+    if rank_and_world()[0] == 0:
+        print(f"images: {folder}" + (f" (dog crops from {annotations})" if annotations else ""))
     return load_images(folder, resolution, annotations=annotations, max_per_class=args.max_per_class)
 
 
@@ -41,29 +43,42 @@ def train_config(args: argparse.Namespace, num_classes: int) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    init_from_env()  # several processes when launched by torchrun
+    try:
+        train(args)
+    finally:
+        shutdown()
+
+
+def train(args: argparse.Namespace) -> None:
+    rank, world = rank_and_world()
+    say = print if rank == 0 else (lambda *a, **k: None)  # only rank 0 talks and writes files
     out = Path(args.out)
     checkpoint = out / "checkpoint.pt"
     if args.resume:
         state = load_checkpoint(checkpoint)
         data = read_data(args, state["config"]["model"]["resolution"])
         trainer = Trainer.resume(checkpoint, data, steps=args.steps, minutes=args.minutes)
-        print(f"resuming from step {trainer.step} of {checkpoint}")
+        say(f"resuming from step {trainer.step} of {checkpoint}")
     else:
         if checkpoint.exists():
             raise GanLibError(f"{out} already holds a run: add --resume to continue it, or choose another --out")
         data = read_data(args, args.resolution)
         trainer = Trainer(train_config(args, len(data.class_names)), data)
     c = trainer.config
-    print(f"{len(data)} images of {len(data.class_names)} classes at {c.model.resolution}px | device "
-          f"{trainer.device} | loss {c.loss} | {c.steps} steps" + (f" or {c.minutes} min" if c.minutes else ""))
+    say(f"{len(data)} images of {len(data.class_names)} classes at {c.model.resolution}px | device "
+          f"{trainer.device} x {world} | loss {c.loss} | {c.steps} steps" + (f" or {c.minutes} min" if c.minutes else ""))
+    if rank != 0:
+        trainer.fit(progress=False)
+        return
     (out / "config.json").parent.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.state_dict()["config"], indent=2))
     saver = SaveProgress(out, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
     trainer.fit(callbacks=[saver])  # the saver writes a final grid and checkpoint, also on Ctrl-C
     if trainer.interrupted:
-        print(f"saved {checkpoint}; continue with the same command plus --resume")
+        say(f"saved {checkpoint}; continue with the same command plus --resume")
         sys.exit(130)
-    print(f"done: step {trainer.step} in {trainer.seconds / 60:.1f} min. Samples in {out / 'samples'}, "
+    say(f"done: step {trainer.step} in {trainer.seconds / 60:.1f} min. Samples in {out / 'samples'}, "
           f"checkpoint {checkpoint}, curves in {out / 'metrics.jsonl'}")
 
 

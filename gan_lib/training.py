@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .augment import diff_augment
 from .data import Batches, ImageData
+from .distributed import any_rank, local_slice, mean_over_ranks, rank_and_world
 from .errors import GanLibError
 from .losses import GanLoss, get_loss, gradient_penalty, r1_penalty
 from .models import Discriminator, Generator, ModelConfig, recalibrate_batchnorm, sample_noise
@@ -65,7 +66,7 @@ def pick_device(name: str = "auto") -> torch.device:
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():
-        return torch.device("cuda")
+        return torch.device("cuda", torch.cuda.current_device())  # under torchrun: this process's GPU
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
@@ -189,6 +190,16 @@ class Trainer:
         if config.channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
+        self.rank, self.world = rank_and_world()
+        # Under torchrun, DDP wrappers average gradients over processes; self.G / self.D stay the plain
+        # networks (for checkpoints, sampling and the steps' no-grad or frozen uses).
+        self.G_train, self.D_train = self.G, self.D
+        if self.world > 1:
+            if config.loss == "wgan-gp" or config.r1_gamma > 0:
+                raise GanLibError("gradient penalties (wgan-gp, --r1) are not supported with several processes")
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.G_train = nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
+            self.D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
         self.ema = copy.deepcopy(self.G).eval().requires_grad_(False) if config.ema_decay > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=config.betas)
@@ -210,10 +221,12 @@ class Trainer:
         return diff_augment(x, self.config.diffaugment, generator=self.rng)
 
     def _noise(self, n: int) -> Tensor:
-        return sample_noise(n, self.config.model.latent_dim, generator=self.rng, device=self.device)
+        """Noise for a global batch of n (every process draws the same), this process's slice of it."""
+        z = sample_noise(n * self.world, self.config.model.latent_dim, generator=self.rng, device=self.device)
+        return local_slice(z, self.rank, self.world)
 
     def _real_batch(self) -> tuple[Tensor, Tensor | None]:
-        real, labels = next(self.batches)
+        real, labels = (local_slice(t, self.rank, self.world) for t in next(self.batches))
         if self.config.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         return real, (labels if self.config.model.num_classes else None)
@@ -224,10 +237,10 @@ class Trainer:
         augment = self._augment if c.diffaugment else _no_augment
         for _ in range(c.d_steps):
             real, labels = self._real_batch()
-            stats = discriminator_step(self.G, self.D, self.opt_d, self.loss, real, self._noise(len(real)),
+            stats = discriminator_step(self.G, self.D_train, self.opt_d, self.loss, real, self._noise(len(real)),
                                        labels, augment, c.r1_gamma, c.gp_weight, self.amp_dtype)
         # The generator draws labels like the data does (the last real batch's) when conditional.
-        stats |= generator_step(self.G, self.D, self.opt_g, self.loss, self._noise(len(real)), labels,
+        stats |= generator_step(self.G_train, self.D, self.opt_g, self.loss, self._noise(len(real)), labels,
                                 real, augment, self.amp_dtype)
         if self.ema is not None:
             # Warm-up: early on the average would be dominated by the random initial weights.
@@ -252,7 +265,7 @@ class Trainer:
                 bar.update(1)
                 for cb in callbacks:
                     cb(self)
-                if c.minutes is not None and self.seconds >= c.minutes * 60:
+                if c.minutes is not None and any_rank(self.seconds >= c.minutes * 60):
                     break
                 yield
         except KeyboardInterrupt:
@@ -281,7 +294,8 @@ class Trainer:
 
     def _log(self, stats: dict[str, Tensor]) -> None:
         """Turn this step's tensors into numbers (one device sync per log), stop on NaN/inf."""
-        record = {"step": float(self.step), **{k: v.item() for k, v in stats.items()},
+        values = mean_over_ranks(torch.stack([v.float() for v in stats.values()])).tolist()
+        record = {"step": float(self.step), **dict(zip(stats, values)),
                   "seconds": round(self.seconds, 3)}
         if not all(math.isfinite(v) for v in record.values()):
             raise TrainingDiverged(diagnose_divergence(record, self.history[-1] if self.history else None,
@@ -378,11 +392,12 @@ class SaveProgress:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.sample_every, self.checkpoint_every = sample_every, checkpoint_every
-        self._logged = None
+        self._logged = 0
+        # The first write replaces metrics.jsonl with the trainer's history, so a resumed run's file
+        # never repeats records logged after its checkpoint.
+        self._mode = "w"
 
     def __call__(self, trainer: Trainer) -> None:
-        if self._logged is None:  # on resume, the records up to now are already in the file
-            self._logged = len(trainer.history)
         if trainer.step % self.sample_every == 0:
             self._write_metrics(trainer)
             self._write_grid(trainer)
@@ -392,17 +407,15 @@ class SaveProgress:
 
     def finish(self, trainer: Trainer) -> None:
         """Write everything once more at the end of a run (or when it is interrupted)."""
-        if self._logged is None:
-            self._logged = len(trainer.history)
         self._write_metrics(trainer)
         self._write_grid(trainer)
         trainer.save(self.out_dir / "checkpoint.pt")
 
     def _write_metrics(self, trainer: Trainer) -> None:
-        with open(self.out_dir / "metrics.jsonl", "a") as f:
+        with open(self.out_dir / "metrics.jsonl", self._mode) as f:
             for record in trainer.history[self._logged:]:
                 f.write(json.dumps(record) + "\n")
-        self._logged = len(trainer.history)
+        self._logged, self._mode = len(trainer.history), "a"
 
     def _write_grid(self, trainer: Trainer) -> None:
         from .plotting import save_grid
