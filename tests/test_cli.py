@@ -70,3 +70,16 @@ def test_help_lists_the_commands():
     assert r.returncode == 0
     for command in ("download", "train", "sample", "evaluate"):
         assert command in r.stdout
+
+
+def test_cli_defaults_are_the_recommended_recipe():
+    from dataclasses import asdict
+
+    from gan_lib.cli import build_parser, train_config
+    from gan_lib.training import recommended_config
+
+    args = build_parser().parse_args(["train"])
+    got, want = asdict(train_config(args, num_classes=10)), asdict(recommended_config(steps=args.steps))
+    for key in ("model", "loss", "lr_g", "lr_d", "betas", "d_steps", "ema_decay", "diffaugment", "batch_size",
+                "r1_gamma", "flip"):
+        assert got[key] == want[key], key

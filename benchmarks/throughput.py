@@ -1,0 +1,121 @@
+"""Training and data throughput of gan_lib against the PyTorch DCGAN tutorial, in one run.
+
+    python benchmarks/throughput.py                # uses $GAN_DATA
+    python benchmarks/throughput.py --seconds 30 --batch-size 64
+
+Training speed is measured on batches already in memory for every recipe (so it compares the
+training step itself); the data pipeline is measured separately: decoding JPEGs with ImageFolder
++ DataLoader every epoch (the tutorial) vs slicing gan_lib's cached uint8 tensor.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_dcgan import ReferenceDCGAN, image_folder  # noqa: E402
+
+from gan_lib.data import Batches, load_images, to_float  # noqa: E402
+from gan_lib.models import ModelConfig  # noqa: E402
+from gan_lib.training import TrainConfig, Trainer, amp_dtype, recommended_config  # noqa: E402
+
+
+def timed_rate(step, images_per_step: int, seconds: float, warmup: int = 3) -> float:
+    """Images per second of `step()` over about `seconds` of wall time, after a few warm-up calls."""
+    for _ in range(warmup):
+        step()
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        n += 1
+    return n * images_per_step / (time.perf_counter() - start)
+
+
+def reference_rate(data, batch_size: int, seconds: float, channels_last: bool) -> float:
+    ref = ReferenceDCGAN(channels_last=channels_last)
+    real = [to_float(data.images[i:i + batch_size]) for i in range(0, len(data) - batch_size + 1, batch_size)]
+    it = iter(range(10**9))
+    return timed_rate(lambda: ref.step(real[next(it) % len(real)]), batch_size, seconds)
+
+
+def gan_lib_rate(data, batch_size: int, seconds: float, config: TrainConfig) -> float:
+    trainer = Trainer(replace(config, batch_size=batch_size, log_every=10**9), data)
+    return timed_rate(trainer.train_step, batch_size, seconds)
+
+
+def imagefolder_rate(root: str, batch_size: int, batches: int) -> float:
+    loader = torch.utils.data.DataLoader(image_folder(root), batch_size=batch_size, shuffle=True, num_workers=2)
+    start, n = time.perf_counter(), 0
+    for i, (x, _) in enumerate(loader):
+        n += len(x)
+        if i + 1 == batches:
+            break
+    return n / (time.perf_counter() - start)
+
+
+def cached_rate(data, batch_size: int, batches: int) -> float:
+    it = Batches(data, batch_size)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(it)
+    return batches * batch_size / (time.perf_counter() - start)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.environ.get("GAN_DATA"), help="photo folder (default: $GAN_DATA)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seconds", type=float, default=20.0, help="measuring time per training recipe")
+    p.add_argument("--skip-data", action="store_true", help="training throughput only")
+    args = p.parse_args()
+    if not args.data:
+        sys.exit("set GAN_DATA or pass --data")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, batch {args.batch_size}, {args.seconds:.0f} s per recipe, "
+          f"gan_lib autocast: {amp_dtype(torch.device('cpu'))}")
+
+    data64 = load_images(args.data, 64, max_per_class=100, progress=False)
+    data32 = load_images(args.data, 32, max_per_class=100, progress=False)
+    rows = [
+        ("reference DCGAN tutorial, 64px", reference_rate(data64, args.batch_size, args.seconds, False)),
+        ("reference + channels_last, 64px", reference_rate(data64, args.batch_size, args.seconds, True)),
+        ("gan_lib, DCGAN widths, fp32, 64px", gan_lib_rate(data64, args.batch_size, args.seconds,
+                                                           TrainConfig(ModelConfig(resolution=64), amp=False))),
+        ("gan_lib, DCGAN widths, 64px", gan_lib_rate(data64, args.batch_size, args.seconds,
+                                                     TrainConfig(ModelConfig(resolution=64)))),
+        ("gan_lib recommended, 64px", gan_lib_rate(data64, args.batch_size, args.seconds, recommended_config(64))),
+        ("gan_lib recommended, 32px", gan_lib_rate(data32, args.batch_size, args.seconds, recommended_config(32))),
+    ]
+    base = rows[0][1]
+    print("\ntraining throughput (images/s; one D step + one G step per batch)")
+    for name, rate in rows:
+        print(f"  {name:<36}{rate:>8.1f} img/s   {rate / base:5.2f}x reference")
+
+    if args.skip_data:
+        return
+    print("\ndata pipeline (64px)")
+    folder_rate = imagefolder_rate(args.data, args.batch_size, batches=30)
+    cache_rate = cached_rate(data64, args.batch_size, batches=300)
+    print(f"  ImageFolder + DataLoader(2 workers), JPEG decode per epoch {folder_rate:>10.0f} img/s")
+    print(f"  gan_lib cached uint8 tensor -> float batches            {cache_rate:>10.0f} img/s"
+          f"   {cache_rate / folder_rate:,.0f}x")
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        full = load_images(args.data, 64, cache_dir=cache, progress=False)
+        build = time.perf_counter() - start
+        start = time.perf_counter()
+        load_images(args.data, 64, cache_dir=cache, progress=False)
+        reload = time.perf_counter() - start
+    print(f"  cache build for {len(full)} photos: {build:.1f} s; reload: {reload:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
