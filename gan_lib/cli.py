@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .distributed import init_from_env, rank_and_world, shutdown
+from .distributed import barrier, init_from_env, rank_and_world, shutdown
 from .data import ImageData, default_data_root, load_images, to_uint8
 from .download import DATASETS, DEFAULT_DATASET, ensure_dataset, locate_photos
 from .errors import GanLibError
@@ -19,10 +19,18 @@ from .training import SaveProgress, TrainConfig, Trainer, load_checkpoint, load_
 
 
 def read_data(args: argparse.Namespace, resolution: int) -> ImageData:
+    """The photos at `resolution`; under torchrun rank 0 downloads and caches them before the others read."""
+    rank = rank_and_world()[0]
+    if rank != 0:
+        barrier()
     folder, annotations = locate_photos(args.data, args.dataset)
-    if rank_and_world()[0] == 0:
+    if rank == 0:
         print(f"images: {folder}" + (f" (dog crops from {annotations})" if annotations else ""))
-    return load_images(folder, resolution, annotations=annotations, max_per_class=args.max_per_class)
+    data = load_images(folder, resolution, annotations=annotations, max_per_class=args.max_per_class,
+                       progress=rank == 0)
+    if rank == 0:
+        barrier()
+    return data
 
 
 def cmd_download(args: argparse.Namespace) -> None:
@@ -36,7 +44,8 @@ def train_config(args: argparse.Namespace, num_classes: int) -> TrainConfig:
     model = ModelConfig(resolution=args.resolution, latent_dim=args.latent_dim, g_width=args.g_width,
                         d_width=args.d_width, g_norm=args.g_norm, d_norm=args.d_norm, upsample=args.upsample,
                         num_classes=num_classes if args.conditional else 0)
-    return TrainConfig(model=model, steps=args.steps, minutes=args.minutes, batch_size=args.batch_size,
+    steps = args.steps or (1_000_000 if args.minutes else 3000)  # with a time budget, time decides
+    return TrainConfig(model=model, steps=steps, minutes=args.minutes, batch_size=args.batch_size,
                        loss=args.loss, lr_g=args.lr_g, lr_d=args.lr_d, d_steps=args.d_steps,
                        ema_decay=args.ema, diffaugment=args.diffaugment, r1_gamma=args.r1, seed=args.seed,
                        device=args.device, amp=not args.no_amp, log_every=args.log_every)
@@ -58,7 +67,8 @@ def train(args: argparse.Namespace) -> None:
     if args.resume:
         state = load_checkpoint(checkpoint)
         data = read_data(args, state["config"]["model"]["resolution"])
-        trainer = Trainer.resume(checkpoint, data, steps=args.steps, minutes=args.minutes)
+        changes = {k: v for k, v in (("steps", args.steps), ("minutes", args.minutes)) if v is not None}
+        trainer = Trainer.resume(checkpoint, data, **changes)
         say(f"resuming from step {trainer.step} of {checkpoint}")
     else:
         if checkpoint.exists():
@@ -129,6 +139,22 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     evaluate_cli(args)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gan_lib", description="Train and use dog GANs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -146,9 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default="runs/dogs", help="output folder (default: runs/dogs)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     t.add_argument("--resolution", type=int, default=32, choices=(32, 64, 128))
-    t.add_argument("--steps", type=int, default=3000, help="generator updates (default 3000)")
-    t.add_argument("--minutes", type=float, help="stop after this much training time")
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--steps", type=positive_int, help="generator updates (default 3000, or unlimited with --minutes)")
+    t.add_argument("--minutes", type=positive_float, help="total training time of the run (resumed sessions included)")
+    t.add_argument("--batch-size", type=positive_int, default=64)
     t.add_argument("--loss", default="nonsaturating", choices=list(LOSSES))
     t.add_argument("--lr-g", type=float, default=2e-4)
     t.add_argument("--lr-d", type=float, default=2e-4)
@@ -174,10 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="generate images from a checkpoint")
     s.add_argument("checkpoint", help="a checkpoint.pt written by train")
     s.add_argument("--out", default="samples.png", help="a PNG file (with --grid) or a folder")
-    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--n", type=positive_int, default=64)
     s.add_argument("--grid", action=argparse.BooleanOptionalAction, default=True,
                    help="one grid PNG (default) or, with --no-grid, one PNG per image")
-    s.add_argument("--truncation", type=float, help="truncation trick: redraw noise entries beyond this value")
+    s.add_argument("--truncation", type=positive_float, help="truncation trick: redraw noise entries beyond this value")
     s.add_argument("--breed", help="for conditional models: generate this breed only")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto")

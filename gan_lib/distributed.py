@@ -52,6 +52,12 @@ def mean_over_ranks(values: torch.Tensor) -> torch.Tensor:
     return values
 
 
+def barrier() -> None:
+    """Wait until every process gets here (no-op in a single process)."""
+    if rank_and_world()[1] > 1:
+        dist.barrier()
+
+
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
@@ -61,6 +67,8 @@ def any_rank(flag: bool) -> bool:
     """True if `flag` is true on any process, so that all processes stop at the same step."""
     if rank_and_world()[1] == 1:
         return flag
-    t = torch.tensor([float(flag)])
+    # NCCL only reduces CUDA tensors.
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+    t = torch.tensor([float(flag)], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())

@@ -7,10 +7,13 @@ an exponential moving average (EMA) of the generator, logging, NaN checks and ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,7 +75,13 @@ def recommended_config(resolution: int = 32, minutes: float | None = None, steps
 def pick_device(name: str = "auto") -> torch.device:
     """'auto' -> the best available device: CUDA GPU, Apple-silicon GPU (mps), else CPU."""
     if name != "auto":
-        return torch.device(name)
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise GanLibError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise GanLibError("--device cuda was asked for, but PyTorch sees no CUDA GPU: use --device auto")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda", torch.cuda.current_device())  # under torchrun: this process's GPU
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -82,8 +91,8 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
     """bfloat16 where the hardware multiplies in bf16 natively (recent CUDA GPUs, CPUs with AMX), else None."""
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "cuda":  # Ampere (compute capability 8) and newer; older GPUs only emulate bf16
+        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else None
     if device.type == "cpu" and getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
         return torch.bfloat16  # about 2x faster here; on CPUs without AMX, bf16 would be slower than fp32
     return None
@@ -95,6 +104,11 @@ def grad_norm(model: nn.Module) -> Tensor:
     return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """Mixed precision in `dtype`, or nothing when dtype is None."""
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
 def _no_augment(x: Tensor) -> Tensor:
     return x
 
@@ -104,7 +118,7 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer,
                        augment: Callable[[Tensor], Tensor] = _no_augment, r1_gamma: float = 0.0,
                        gp_weight: float = 10.0, amp_dtype: torch.dtype | None = None) -> dict[str, Tensor]:
     """One update of D: real photos are the positive class, generated images the negative class."""
-    with torch.autocast(real.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+    with autocast(real.device, amp_dtype):
         # 1. A batch of fakes. no_grad: this step trains D only, so nothing flows back into G.
         with torch.no_grad():
             fake = G(z, labels)
@@ -138,7 +152,7 @@ def generator_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, los
     # but skips computing gradients for D's own weights, which this step must not change.
     D.requires_grad_(False)
     try:
-        with torch.autocast(z.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+        with autocast(z.device, amp_dtype):
             # 1. Generate images from the sampled noise.
             fake = G(z, labels)
             # 2. D's verdict on them.
@@ -168,13 +182,8 @@ class TrainingDiverged(GanLibError):
     """A loss became NaN or infinite."""
 
 
-def diagnose_divergence(record: dict[str, float], previous: dict[str, float] | None, config: TrainConfig) -> str:
-    """A message that says which value blew up and what usually fixes it."""
-    bad = [k for k, v in record.items() if not math.isfinite(v)]
-    msg = f"training diverged at step {int(record['step'])}: {', '.join(bad)} became NaN/inf"
-    if previous:
-        msg += f" (last finite: loss_d={previous['loss_d']:.3g}, loss_g={previous['loss_g']:.3g}, " \
-               f"grad_norm_d={previous.get('grad_norm_d', float('nan')):.3g})"
+def divergence_hints(config: TrainConfig) -> str:
+    """What usually fixes a diverging run with this configuration."""
     hints = [f"lower the learning rates (now lr_d={config.lr_d}, lr_g={config.lr_g})"]
     if config.model.d_norm != "spectral":
         hints.append("use spectral norm in D (--d-norm spectral)")
@@ -182,7 +191,17 @@ def diagnose_divergence(record: dict[str, float], previous: dict[str, float] | N
         hints.append("try the non-saturating or hinge loss")
     if config.amp:
         hints.append("turn off mixed precision (--no-amp)")
-    return msg + ". Try: " + "; ".join(hints) + ". The last checkpoint is still usable."
+    return "Try: " + "; ".join(hints) + ". The last checkpoint is still usable."
+
+
+def diagnose_divergence(record: dict[str, float], previous: dict[str, float] | None, config: TrainConfig) -> str:
+    """A message that says which value blew up and what usually fixes it."""
+    bad = [k for k, v in record.items() if not math.isfinite(v)]
+    msg = f"training diverged at step {int(record['step'])}: {', '.join(bad)} became NaN/inf"
+    if previous:
+        msg += f" (last finite: loss_d={previous['loss_d']:.3g}, loss_g={previous['loss_g']:.3g}, " \
+               f"grad_norm_d={previous.get('grad_norm_d', float('nan')):.3g})"
+    return f"{msg}. {divergence_hints(config)}"
 
 
 class Trainer:
@@ -190,6 +209,13 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, data: ImageData) -> None:
         self.config = config
+        if data.resolution != config.model.resolution:
+            raise GanLibError(f"the images are {data.resolution}px but the model is for {config.model.resolution}px: "
+                              f"load the images at {config.model.resolution}px")
+        if config.loss == "wgan-gp" and config.model.d_norm == "batch":
+            raise GanLibError("WGAN-GP needs a discriminator without BatchNorm (its penalty is per image): "
+                              "add --d-norm none or --d-norm spectral")
+        diff_augment(torch.zeros(1, 3, 8, 8), config.diffaugment)  # an unknown policy fails now, not mid-run
         self.device = pick_device(config.device)
         self.amp_dtype = amp_dtype(self.device) if config.amp else None
         torch.manual_seed(config.seed)  # the initial weights
@@ -260,6 +286,10 @@ class Trainer:
         """The training loop, yielding after every step (so `fit_async` can let the notebook breathe)."""
         c, callbacks = self.config, list(callbacks or [])
         self._stop, self.interrupted = False, False
+        # Ctrl-C (or the notebook's interrupt button) finishes the current step, then stops cleanly;
+        # a second Ctrl-C aborts at once.
+        in_main = threading.current_thread() is threading.main_thread()
+        previous_handler = signal.signal(signal.SIGINT, self._on_interrupt) if in_main else None
         bar = tqdm(total=c.steps, initial=self.step, desc="training", unit="step", disable=not progress)
         start, seconds_before = time.perf_counter(), self.seconds
         try:
@@ -276,12 +306,14 @@ class Trainer:
                 if c.minutes is not None and any_rank(self.seconds >= c.minutes * 60):
                     break
                 yield
-        except KeyboardInterrupt:
-            # Ctrl-C or the notebook's interrupt button: a clean stop, nothing is lost.
+        except KeyboardInterrupt:  # raised by a callback, or a second Ctrl-C
             self.interrupted = True
-            print(f"\ninterrupted at step {self.step}; call fit() again to continue")
         finally:
             bar.close()
+            if in_main:
+                signal.signal(signal.SIGINT, previous_handler)
+        if self.interrupted:
+            print(f"\ninterrupted at step {self.step}; call fit() again to continue")
         for cb in callbacks:  # e.g. a final sample grid and checkpoint
             if hasattr(cb, "finish"):
                 cb.finish(self)
@@ -309,6 +341,11 @@ class Trainer:
             raise TrainingDiverged(diagnose_divergence(record, self.history[-1] if self.history else None,
                                                        self.config))
         self.history.append(record)
+
+    def _on_interrupt(self, signum: int, frame: object) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = self._stop = True
 
     def request_stop(self) -> None:
         """Ask `fit` to stop after the current step (e.g. from a Stop button)."""
@@ -340,6 +377,10 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if list(state["class_names"]) != list(self.class_names) or len(state["batches"]["order"]) != len(self.batches.order):
+            raise GanLibError(f"this checkpoint was trained on {len(state['batches']['order'])} images of "
+                              f"{len(state['class_names'])} classes, not on these {len(self.batches.order)} of "
+                              f"{len(self.class_names)}: resume with the same --data / --dataset / --max-per-class")
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         if self.ema is not None and state["ema"] is not None:
@@ -353,6 +394,10 @@ class Trainer:
 
     def save(self, path: Path | str) -> Path:
         """Write a checkpoint atomically (temp file + rename): an interrupted save never corrupts it."""
+        bad = [name for name, net in (("G", self.G), ("D", self.D)) if not all(p.isfinite().all() for p in net.parameters())]
+        if bad:  # never overwrite a good checkpoint with a diverged one
+            raise TrainingDiverged(f"{' and '.join(bad)} hold NaN/inf weights at step {self.step}; not saving. "
+                                   f"{divergence_hints(self.config)}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
@@ -378,9 +423,12 @@ def load_checkpoint(path: Path | str) -> dict:
     if not path.is_file():
         raise GanLibError(f"checkpoint {path} not found")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain data only
     except Exception as e:
         raise GanLibError(f"checkpoint {path} is damaged or not a gan_lib checkpoint ({type(e).__name__})") from None
+    if not isinstance(state, dict) or not {"config", "G", "D", "step"} <= state.keys():
+        raise GanLibError(f"{path} is not a gan_lib checkpoint (written by `python -m gan_lib train`)")
+    return state
 
 
 def load_generator(path: Path | str, device: torch.device | str = "cpu", use_ema: bool = True) -> Generator:

@@ -83,3 +83,26 @@ def test_cli_defaults_are_the_recommended_recipe():
     for key in ("model", "loss", "lr_g", "lr_d", "betas", "d_steps", "ema_decay", "diffaugment", "batch_size",
                 "r1_gamma", "flip"):
         assert got[key] == want[key], key
+
+
+def test_bad_arguments_are_rejected_by_the_parser(capsys):
+    from gan_lib.cli import build_parser
+
+    for argv in (["sample", "x.pt", "--n", "0"], ["sample", "x.pt", "--truncation", "0"],
+                 ["train", "--batch-size", "-1"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(argv)
+        assert "must be" in capsys.readouterr().err
+
+
+def test_not_a_checkpoint_and_bad_device(tmp_path):
+    import torch
+
+    from gan_lib.errors import GanLibError
+    from gan_lib.training import load_checkpoint, pick_device
+
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pth")
+    with pytest.raises(GanLibError, match="not a gan_lib checkpoint"):
+        load_checkpoint(tmp_path / "other.pth")
+    with pytest.raises(GanLibError, match="unknown device"):
+        pick_device("tpu9")

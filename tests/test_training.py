@@ -230,3 +230,50 @@ def test_interrupt_is_a_clean_stop_and_callbacks_finish(tiny_folder, tmp_path):
     events.clear()
     asyncio.run(trainer.fit_async(callbacks=[lambda t: events.append(t.step)], progress=False))
     assert not trainer.interrupted and trainer.step == 10 and events == list(range(3, 11))
+
+
+def test_ctrl_c_finishes_the_step_then_stops(tiny_folder, tmp_path):
+    import os
+    import signal
+
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=10), data)
+
+    def press_ctrl_c(t):
+        if t.step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    trainer.fit(callbacks=[press_ctrl_c], progress=False)
+    assert trainer.interrupted and trainer.step == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_resume_on_other_data_and_mismatched_settings_are_clear_errors(tiny_folder, tmp_path):
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    path = Trainer(small_config(steps=2), data).save(tmp_path / "ckpt.pt")
+    fewer = load_images(tiny_folder, 32, max_per_class=4, cache_dir=tmp_path / "c", progress=False)
+    with pytest.raises(GanLibError, match="same --data"):
+        Trainer.resume(path, fewer)
+    with pytest.raises(GanLibError, match="images are 32px but the model is for 64px"):
+        Trainer(small_config(model=ModelConfig(**SMALL, resolution=64)), data)
+    with pytest.raises(GanLibError, match="BatchNorm"):
+        Trainer(small_config(loss="wgan-gp"), data)
+    with pytest.raises(ValueError, match="DiffAugment policy"):
+        Trainer(small_config(diffaugment="colour"), data)
+
+
+def test_diverged_weights_are_never_saved(tiny_folder, tmp_path):
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=1), data)
+    good = trainer.save(tmp_path / "ckpt.pt").read_bytes()
+    with torch.no_grad():
+        next(trainer.D.parameters()).fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match="not saving"):
+        trainer.save(tmp_path / "ckpt.pt")
+    assert (tmp_path / "ckpt.pt").read_bytes() == good
