@@ -1,0 +1,20 @@
+"""The package as Colab installs it (`pip install git+...`, a wheel, not this editable checkout)."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_contains_every_module(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+                        "-q", "-w", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (wheel,) = tmp_path.glob("gan_lib-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for module in (REPO / "gan_lib").glob("*.py"):
+        assert f"gan_lib/{module.name}" in names
