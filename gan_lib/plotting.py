@@ -25,6 +25,7 @@ from matplotlib.patches import Rectangle
 from PIL import Image, ImageDraw
 from torchvision.utils import make_grid
 
+from gan_lib.data import to_uint8
 from gan_lib.errors import GanLibError
 
 History = Sequence[Mapping[str, Any]]
@@ -47,7 +48,7 @@ def _to_uint8(images: torch.Tensor) -> torch.Tensor:
         return images
     if not images.is_floating_point():
         raise GanLibError(f"expected uint8 or float images, got {images.dtype}")
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return to_uint8(images)
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
