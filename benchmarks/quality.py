@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -29,7 +29,7 @@ from gan_lib.data import Batches, ImageData, load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate, nearest_neighbours  # noqa: E402
 from gan_lib.models import recalibrate_batchnorm, sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
-from gan_lib.training import Trainer, recommended_config  # noqa: E402
+from gan_lib.training import Trainer, pick_device, recommended_config  # noqa: E402
 
 
 def split(data: ImageData) -> tuple[ImageData, ImageData]:
@@ -42,10 +42,11 @@ def split(data: ImageData) -> tuple[ImageData, ImageData]:
     return data.subset(~held_out), data.subset(held_out)
 
 
-def train_reference(train64: ImageData, minutes: float, batch_size: int) -> tuple[ReferenceDCGAN, int]:
+def train_reference(train64: ImageData, minutes: float, batch_size: int,
+                    device: torch.device) -> tuple[ReferenceDCGAN, int]:
     """The tutorial's loop on the same photos (pre-decoded, which only helps the reference)."""
-    ref = ReferenceDCGAN()
-    batches = Batches(train64, batch_size, flip=False)
+    ref = ReferenceDCGAN(device=device)
+    batches = Batches(train64, batch_size, flip=False, device=device)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < minutes * 60:
         ref.step(next(batches)[0])
@@ -78,24 +79,26 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=20.0, help="training budget per recipe")
     p.add_argument("--out", default="benchmarks/results", help="sample grids and results.json")
     p.add_argument("--samples", type=int, default=1000)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda")
     args = p.parse_args()
+    device = pick_device(args.device)
     if not args.data:
         sys.exit("set GAN_DATA or pass --data")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     train32, held32 = split(load_images(args.data, 32, progress=False))
     train64, _ = split(load_images(args.data, 64, progress=False))
-    print(f"{len(train32)} training photos, {len(held32)} held out; {args.minutes} min per recipe, "
-          f"{torch.get_num_threads()} threads")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    print(f"{len(train32)} training photos, {len(held32)} held out; {args.minutes} min per recipe on {where}")
     z = sample_noise(args.samples, NZ, generator=torch.Generator().manual_seed(123))
     report = {}
 
-    ref, ref_steps = train_reference(train64, args.minutes, batch_size=64)
+    ref, ref_steps = train_reference(train64, args.minutes, batch_size=64, device=device)
     fakes = to32(to_uint8(ref.sample(z)))
     report["reference DCGAN tutorial (64px)"] = {"steps": ref_steps, **score("reference", fakes, held32.images,
                                                                               train32.images, out)}
 
-    config = recommended_config(minutes=args.minutes)
+    config = replace(recommended_config(minutes=args.minutes), device=str(device))
     trainer = Trainer(config, train32)
     trainer.fit(progress=False)
     G = recalibrate_batchnorm(trainer.ema) if trainer.ema is not None else trainer.G.eval()

@@ -60,9 +60,10 @@ def image_folder(root: str, size: int = 64) -> ImageFolder:
 class ReferenceDCGAN:
     """Networks, optimisers and the tutorial's training iteration."""
 
-    def __init__(self, channels_last: bool = False, seed: int = 0) -> None:
+    def __init__(self, channels_last: bool = False, seed: int = 0, device: torch.device | str = "cpu") -> None:
         torch.manual_seed(seed)
-        self.G, self.D = generator(), discriminator()
+        self.device = torch.device(device)
+        self.G, self.D = generator().to(self.device), discriminator().to(self.device)
         self.channels_last = channels_last
         if channels_last:
             self.G.to(memory_format=torch.channels_last)
@@ -73,14 +74,15 @@ class ReferenceDCGAN:
 
     def step(self, real: torch.Tensor) -> tuple[float, float]:
         """One tutorial iteration: D on real and on fake (detached), then G through D with label real."""
+        real = real.to(self.device)
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         b = real.shape[0]
-        ones, zeros = torch.ones(b), torch.zeros(b)
+        ones, zeros = torch.ones(b, device=self.device), torch.zeros(b, device=self.device)
         self.D.zero_grad()
         err_real = self.criterion(self.D(real).view(-1), ones)
         err_real.backward()
-        fake = self.G(torch.randn(b, NZ, 1, 1))
+        fake = self.G(torch.randn(b, NZ, 1, 1, device=self.device))
         err_fake = self.criterion(self.D(fake.detach()).view(-1), zeros)
         err_fake.backward()
         self.opt_d.step()
@@ -92,5 +94,5 @@ class ReferenceDCGAN:
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [-1, 1] from noise (N, 100), with G in train mode as the tutorial samples it."""
-        return self.G(z.view(-1, NZ, 1, 1))
+        """Images in [-1, 1] (on the CPU) from noise (N, 100), with G in train mode as the tutorial samples it."""
+        return self.G(z.view(-1, NZ, 1, 1).to(self.device)).cpu()

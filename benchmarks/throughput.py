@@ -2,6 +2,9 @@
 
     python benchmarks/throughput.py                # uses $GAN_DATA
     python benchmarks/throughput.py --seconds 30 --batch-size 64
+    python benchmarks/throughput.py --compile        # adds torch.compile'd rows (worth it on GPUs)
+
+Runs on the best device PyTorch sees (CUDA GPU, else CPU) unless --device says otherwise.
 
 Training speed is measured on batches already in memory for every recipe (so it compares the
 training step itself); the data pipeline is measured separately: decoding JPEGs with ImageFolder
@@ -25,30 +28,39 @@ from reference_dcgan import ReferenceDCGAN, image_folder  # noqa: E402
 
 from gan_lib.data import Batches, load_images, to_float  # noqa: E402
 from gan_lib.models import ModelConfig  # noqa: E402
-from gan_lib.training import TrainConfig, Trainer, amp_dtype, recommended_config  # noqa: E402
+from gan_lib.training import TrainConfig, Trainer, amp_dtype, pick_device, recommended_config  # noqa: E402
 
 
-def timed_rate(step, images_per_step: int, seconds: float, warmup: int = 3) -> float:
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so the clock measures work done rather than work launched."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_rate(step, images_per_step: int, seconds: float, device: torch.device, warmup: int = 5) -> float:
     """Images per second of `step()` over about `seconds` of wall time, after a few warm-up calls."""
-    for _ in range(warmup):
+    for _ in range(warmup):  # with torch.compile, the first calls compile
         step()
+    synchronize(device)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         step()
         n += 1
+    synchronize(device)
     return n * images_per_step / (time.perf_counter() - start)
 
 
-def reference_rate(data, batch_size: int, seconds: float, channels_last: bool) -> float:
-    ref = ReferenceDCGAN(channels_last=channels_last)
-    real = [to_float(data.images[i:i + batch_size]) for i in range(0, len(data) - batch_size + 1, batch_size)]
+def reference_rate(data, batch_size: int, seconds: float, channels_last: bool, device: torch.device) -> float:
+    ref = ReferenceDCGAN(channels_last=channels_last, device=device)
+    real = [to_float(data.images[i:i + batch_size]).to(device)
+            for i in range(0, len(data) - batch_size + 1, batch_size)]
     it = iter(range(10**9))
-    return timed_rate(lambda: ref.step(real[next(it) % len(real)]), batch_size, seconds)
+    return timed_rate(lambda: ref.step(real[next(it) % len(real)]), batch_size, seconds, device)
 
 
-def gan_lib_rate(data, batch_size: int, seconds: float, config: TrainConfig) -> float:
-    trainer = Trainer(replace(config, batch_size=batch_size, log_every=10**9), data)
-    return timed_rate(trainer.train_step, batch_size, seconds)
+def gan_lib_rate(data, batch_size: int, seconds: float, config: TrainConfig, device: torch.device) -> float:
+    trainer = Trainer(replace(config, batch_size=batch_size, log_every=10**9, device=str(device)), data)
+    return timed_rate(trainer.train_step, batch_size, seconds, device)
 
 
 def imagefolder_rate(root: str, batch_size: int, batches: int) -> float:
@@ -61,11 +73,14 @@ def imagefolder_rate(root: str, batch_size: int, batches: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def cached_rate(data, batch_size: int, batches: int) -> float:
-    it = Batches(data, batch_size)
+def cached_rate(data, batch_size: int, batches: int, device: torch.device) -> float:
+    it = Batches(data, batch_size, device=device)  # on a GPU the whole uint8 cache lives in GPU memory
+    next(it)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(batches):
         next(it)
+    synchronize(device)
     return batches * batch_size / (time.perf_counter() - start)
 
 
@@ -75,37 +90,46 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seconds", type=float, default=20.0, help="measuring time per training recipe")
     p.add_argument("--skip-data", action="store_true", help="training throughput only")
+    p.add_argument("--compile", action="store_true", help="also measure gan_lib with torch.compile")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda")
     args = p.parse_args()
     if not args.data:
         sys.exit("set GAN_DATA or pass --data")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, batch {args.batch_size}, {args.seconds:.0f} s per recipe, "
-          f"gan_lib autocast: {amp_dtype(torch.device('cpu'))}")
+    device = pick_device(args.device)
+    where = (torch.cuda.get_device_name(device) if device.type == "cuda" else
+             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
+    print(f"device: {where}, torch {torch.__version__}, batch {args.batch_size}, {args.seconds:.0f} s per recipe, "
+          f"gan_lib autocast: {amp_dtype(device)}")
 
     data64 = load_images(args.data, 64, max_per_class=100, progress=False)
     data32 = load_images(args.data, 32, max_per_class=100, progress=False)
-    rows = [
-        ("reference DCGAN tutorial, 64px", reference_rate(data64, args.batch_size, args.seconds, False)),
-        ("reference + channels_last, 64px", reference_rate(data64, args.batch_size, args.seconds, True)),
-        ("gan_lib, DCGAN widths, fp32, 64px", gan_lib_rate(data64, args.batch_size, args.seconds,
-                                                           TrainConfig(ModelConfig(resolution=64), amp=False))),
-        ("gan_lib, DCGAN widths, 64px", gan_lib_rate(data64, args.batch_size, args.seconds,
-                                                     TrainConfig(ModelConfig(resolution=64)))),
-        ("gan_lib recommended, 64px", gan_lib_rate(data64, args.batch_size, args.seconds, recommended_config(64))),
-        ("gan_lib recommended, 32px", gan_lib_rate(data32, args.batch_size, args.seconds, recommended_config(32))),
+    ours = [
+        ("gan_lib, DCGAN widths, fp32, 64px", data64, TrainConfig(ModelConfig(resolution=64), amp=False)),
+        ("gan_lib, DCGAN widths, 64px", data64, TrainConfig(ModelConfig(resolution=64))),
+        ("gan_lib recommended, 64px", data64, recommended_config(64)),
+        ("gan_lib recommended, 32px", data32, recommended_config(32)),
     ]
+    if args.compile:
+        ours += [(f"{name}, compiled", data, replace(config, compile=True)) for name, data, config in ours[1:]]
+    rows = [
+        ("reference DCGAN tutorial, 64px", reference_rate(data64, args.batch_size, args.seconds, False, device)),
+        ("reference + channels_last, 64px", reference_rate(data64, args.batch_size, args.seconds, True, device)),
+    ]
+    for name, data, config in ours:
+        rows.append((name, gan_lib_rate(data, args.batch_size, args.seconds, config, device)))
+        print(f"  {name}: {rows[-1][1]:.1f} img/s", flush=True)
     base = rows[0][1]
     print("\ntraining throughput (images/s; one D step + one G step per batch)")
     for name, rate in rows:
-        print(f"  {name:<36}{rate:>8.1f} img/s   {rate / base:5.2f}x reference")
+        print(f"  {name:<46}{rate:>9.1f} img/s   {rate / base:6.2f}x reference")
 
     if args.skip_data:
         return
     print("\ndata pipeline (64px)")
     folder_rate = imagefolder_rate(args.data, args.batch_size, batches=30)
-    cache_rate = cached_rate(data64, args.batch_size, batches=300)
+    cache_rate = cached_rate(data64, args.batch_size, batches=300, device=device)
     print(f"  ImageFolder + DataLoader(2 workers), JPEG decode per epoch {folder_rate:>10.0f} img/s")
-    print(f"  gan_lib cached uint8 tensor -> float batches            {cache_rate:>10.0f} img/s"
+    print(f"  gan_lib cached uint8 tensor -> float batches ({device.type:>4})     {cache_rate:>10.0f} img/s"
           f"   {cache_rate / folder_rate:,.0f}x")
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()

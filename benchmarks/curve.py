@@ -1,0 +1,102 @@
+"""A longer run's metric curve: FD, KID and SWD of the EMA generator every few minutes of training.
+
+    python benchmarks/curve.py --minutes 8 --every 1                       # recommended recipe, 32px
+    python benchmarks/curve.py --minutes 8 --resolution 64 --width 64 --batch-size 128 --out benchmarks/results/gpu64
+
+Trains on the same split as quality.py (every 10th photo of each breed held out) and scores 1,000
+EMA samples against the held-out photos at 32x32 at each point, so the numbers are comparable with
+quality.py's table. Scoring time is not counted as training time. Writes curve.json, curve.png and
+the final sample grid to --out.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import split, to32  # noqa: E402
+
+from gan_lib.data import load_images, to_uint8  # noqa: E402
+from gan_lib.metrics import evaluate, get_extractor  # noqa: E402
+from gan_lib.models import recalibrate_batchnorm, sample_noise  # noqa: E402
+from gan_lib.plotting import save_grid  # noqa: E402
+from gan_lib.training import Trainer, pick_device, recommended_config  # noqa: E402
+
+
+@torch.no_grad()
+def ema_samples(trainer: Trainer, z: torch.Tensor) -> torch.Tensor:
+    """uint8 samples of the EMA generator (BatchNorm statistics recomputed first), on the CPU."""
+    G = recalibrate_batchnorm(trainer.ema) if trainer.ema is not None else trainer.G.eval()
+    images = torch.cat([to_uint8(G(chunk.to(trainer.device)).float().cpu()) for chunk in z.split(250)])
+    trainer.G.train()
+    return images
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.environ.get("GAN_DATA"))
+    p.add_argument("--minutes", type=float, default=8.0, help="training time in all")
+    p.add_argument("--every", type=float, default=1.0, help="minutes of training between two scores")
+    p.add_argument("--resolution", type=int, default=32, choices=(32, 64, 128))
+    p.add_argument("--width", type=int, default=32, help="G's and D's base channels")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--diffaugment", default="")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--samples", type=int, default=1000)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="benchmarks/results/curve")
+    args = p.parse_args()
+    if not args.data:
+        sys.exit("set GAN_DATA or pass --data")
+    device = pick_device(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    train, _ = split(load_images(args.data, args.resolution, progress=False))
+    _, held32 = split(load_images(args.data, 32, progress=False))
+    base = recommended_config(args.resolution)
+    config = replace(base, model=replace(base.model, g_width=args.width, d_width=args.width),
+                     batch_size=args.batch_size, diffaugment=args.diffaugment, compile=args.compile,
+                     device=str(device))
+    trainer = Trainer(config, train)
+    if device.type == "cuda":
+        get_extractor("efficientnet").to(device)  # the cached extractor, so scoring takes seconds
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    print(f"{len(train)} training photos, {len(held32)} held out; {where}; autocast {trainer.amp_dtype}", flush=True)
+    z = sample_noise(args.samples, config.model.latent_dim, generator=torch.Generator().manual_seed(123))
+
+    curve = []
+    points = round(args.minutes / args.every)
+    for k in range(1, points + 1):
+        trainer.config.minutes = k * args.every  # fit() continues until this much training time in all
+        trainer.fit(progress=False)
+        fakes = ema_samples(trainer, z)
+        scores = evaluate(to32(fakes), held32.images, extractor="efficientnet", metrics=("fd", "kid", "swd"))
+        curve.append({"minutes": round(trainer.seconds / 60, 2), "steps": trainer.step,
+                      "images_per_s": round(trainer.step * config.batch_size / trainer.seconds, 1), **scores})
+        print(f"{curve[-1]['minutes']:6.2f} min {trainer.step:>8} steps  FD {scores['fd']:7.1f}  "
+              f"KID {scores['kid']:.3f}  SWD {scores['swd']:6.1f}", flush=True)
+        save_grid(fakes[:64], out / "samples.png")
+
+    report = {"device": where, "torch": torch.__version__, "config": asdict(config), "curve": curve}
+    (out / "curve.json").write_text(json.dumps(report, indent=2))
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3), layout="constrained")
+    for ax, key in zip(axes, ("fd", "kid", "swd")):
+        ax.plot([c["minutes"] for c in curve], [c[key] for c in curve], "o-")
+        ax.set(xlabel="training minutes", title=key.upper(), yscale="log")
+    fig.suptitle(f"{args.resolution}px, width {args.width}, batch {args.batch_size} on {where}")
+    fig.savefig(out / "curve.png", dpi=80)
+
+
+if __name__ == "__main__":
+    main()
