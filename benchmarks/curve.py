@@ -6,7 +6,7 @@
 Trains on the same split as quality.py (every 10th photo of each breed held out) and scores 1,000
 EMA samples against the held-out photos at 32x32 at each point, so the numbers are comparable with
 quality.py's table. Scoring time is not counted as training time. Writes curve.json, curve.png and
-the final sample grid to --out.
+the final sample grid to --out; `--plot curve.json` redraws the picture from a saved curve.
 """
 from __future__ import annotations
 
@@ -42,6 +42,20 @@ def ema_samples(trainer: Trainer, z: torch.Tensor) -> torch.Tensor:
     return images
 
 
+def plot(report: dict, path: Path) -> None:
+    """FD, KID and SWD against training minutes, side by side."""
+    curve, config = report["curve"], report["config"]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3), layout="constrained")
+    for ax, key in zip(axes, ("fd", "kid", "swd")):
+        ax.plot([c["minutes"] for c in curve], [c[key] for c in curve], "o-")
+        ax.set(xlabel="training minutes", title=key.upper(), ylim=(0, None))
+        ax.grid(alpha=0.3)
+    model = config["model"]
+    fig.suptitle(f"{model['resolution']}px, widths {model['g_width']}, batch {config['batch_size']} "
+                 f"on {report['device']} (lower is better)")
+    fig.savefig(path, dpi=80)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.environ.get("GAN_DATA"))
@@ -51,11 +65,14 @@ def main() -> None:
     p.add_argument("--width", type=int, default=32, help="G's and D's base channels")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--diffaugment", default="")
-    p.add_argument("--compile", action="store_true")
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="benchmarks/results/curve")
+    p.add_argument("--plot", metavar="CURVE_JSON", help="only redraw curve.png next to this saved curve")
     args = p.parse_args()
+    if args.plot:
+        path = Path(args.plot)
+        return plot(json.loads(path.read_text()), path.with_suffix(".png"))
     if not args.data:
         sys.exit("set GAN_DATA or pass --data")
     device = pick_device(args.device)
@@ -66,7 +83,7 @@ def main() -> None:
     _, held32 = split(load_images(args.data, 32, progress=False))
     base = recommended_config(args.resolution)
     config = replace(base, model=replace(base.model, g_width=args.width, d_width=args.width),
-                     batch_size=args.batch_size, diffaugment=args.diffaugment, compile=args.compile,
+                     batch_size=args.batch_size, diffaugment=args.diffaugment,
                      device=str(device))
     trainer = Trainer(config, train)
     if device.type == "cuda":
@@ -90,12 +107,7 @@ def main() -> None:
 
     report = {"device": where, "torch": torch.__version__, "config": asdict(config), "curve": curve}
     (out / "curve.json").write_text(json.dumps(report, indent=2))
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3), layout="constrained")
-    for ax, key in zip(axes, ("fd", "kid", "swd")):
-        ax.plot([c["minutes"] for c in curve], [c[key] for c in curve], "o-")
-        ax.set(xlabel="training minutes", title=key.upper(), yscale="log")
-    fig.suptitle(f"{args.resolution}px, width {args.width}, batch {args.batch_size} on {where}")
-    fig.savefig(out / "curve.png", dpi=80)
+    plot(report, out / "curve.png")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
     python benchmarks/throughput.py                # uses $GAN_DATA
     python benchmarks/throughput.py --seconds 30 --batch-size 64
-    python benchmarks/throughput.py --compile        # adds torch.compile'd rows (worth it on GPUs)
 
 Runs on the best device PyTorch sees (CUDA GPU, else CPU) unless --device says otherwise.
 
@@ -39,7 +38,7 @@ def synchronize(device: torch.device) -> None:
 
 def timed_rate(step, images_per_step: int, seconds: float, device: torch.device, warmup: int = 5) -> float:
     """Images per second of `step()` over about `seconds` of wall time, after a few warm-up calls."""
-    for _ in range(warmup):  # with torch.compile, the first calls compile
+    for _ in range(warmup):  # cuDNN picks its algorithms on the first calls
         step()
     synchronize(device)
     n, start = 0, time.perf_counter()
@@ -90,7 +89,6 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seconds", type=float, default=20.0, help="measuring time per training recipe")
     p.add_argument("--skip-data", action="store_true", help="training throughput only")
-    p.add_argument("--compile", action="store_true", help="also measure gan_lib with torch.compile")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
     args = p.parse_args()
     if not args.data:
@@ -109,8 +107,6 @@ def main() -> None:
         ("gan_lib recommended, 64px", data64, recommended_config(64)),
         ("gan_lib recommended, 32px", data32, recommended_config(32)),
     ]
-    if args.compile:
-        ours += [(f"{name}, compiled", data, replace(config, compile=True)) for name, data, config in ours[1:]]
     rows = [
         ("reference DCGAN tutorial, 64px", reference_rate(data64, args.batch_size, args.seconds, False, device)),
         ("reference + channels_last, 64px", reference_rate(data64, args.batch_size, args.seconds, True, device)),

@@ -13,9 +13,19 @@ from torch import Tensor
 POLICIES = ("color", "translation", "cutout")
 
 
+def _where(generator: torch.Generator | None, like: Tensor) -> torch.device:
+    """Random numbers are drawn where the generator lives (or with the images when there is none)."""
+    return generator.device if generator is not None else like.device
+
+
 def _rand(n: int, generator: torch.Generator | None, like: Tensor) -> Tensor:
-    """n uniform numbers in [0, 1), drawn on the CPU (so one seeded generator serves every device)."""
-    return torch.rand(n, 1, 1, 1, generator=generator).to(like.device, like.dtype)
+    """n uniform numbers in [0, 1), shaped to broadcast over an image batch."""
+    return torch.rand(n, 1, 1, 1, generator=generator, device=_where(generator, like)).to(like.device, like.dtype)
+
+
+def _randint(low: int, high: int, n: int, generator: torch.Generator | None, like: Tensor) -> Tensor:
+    """n integers in [low, high), shaped to broadcast over (n, h, w)."""
+    return torch.randint(low, high, (n, 1, 1), generator=generator, device=_where(generator, like)).to(like.device)
 
 
 def color(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -32,8 +42,8 @@ def translation(x: Tensor, ratio: float = 0.125, generator: torch.Generator | No
     """Shift each image by up to `ratio` of its size, filling the gap with zeros (grey in [-1, 1])."""
     n, _, h, w = x.shape
     max_dy, max_dx = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-max_dy, max_dy + 1, (n, 1, 1), generator=generator).to(x.device)
-    dx = torch.randint(-max_dx, max_dx + 1, (n, 1, 1), generator=generator).to(x.device)
+    dy = _randint(-max_dy, max_dy + 1, n, generator, x)
+    dx = _randint(-max_dx, max_dx + 1, n, generator, x)
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     # Index into a zero-padded copy: pixel (i, j) of the output reads (i + dy, j + dx) of the input.
@@ -49,8 +59,8 @@ def cutout(x: Tensor, ratio: float = 0.5, generator: torch.Generator | None = No
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     # The square's top-left corner may hang over the border, as in the paper, so edges get cut too.
-    top = torch.randint(-(ch // 2), h - ch // 2 + 1, (n, 1, 1), generator=generator).to(x.device)
-    left = torch.randint(-(cw // 2), w - cw // 2 + 1, (n, 1, 1), generator=generator).to(x.device)
+    top = _randint(-(ch // 2), h - ch // 2 + 1, n, generator, x)
+    left = _randint(-(cw // 2), w - cw // 2 + 1, n, generator, x)
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     inside = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)

@@ -48,7 +48,7 @@ def train_config(args: argparse.Namespace, num_classes: int) -> TrainConfig:
     return TrainConfig(model=model, steps=steps, minutes=args.minutes, batch_size=args.batch_size,
                        loss=args.loss, lr_g=args.lr_g, lr_d=args.lr_d, d_steps=args.d_steps,
                        ema_decay=args.ema, diffaugment=args.diffaugment, r1_gamma=args.r1, seed=args.seed,
-                       device=args.device, amp=not args.no_amp, compile=args.compile, log_every=args.log_every)
+                       device=args.device, amp=not args.no_amp, log_every=args.log_every)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -67,8 +67,7 @@ def train(args: argparse.Namespace) -> None:
     if args.resume:
         state = load_checkpoint(checkpoint)
         data = read_data(args, state["config"]["model"]["resolution"])
-        changes = {k: v for k, v in (("steps", args.steps), ("minutes", args.minutes),
-                                     ("compile", args.compile or None)) if v is not None}
+        changes = {k: v for k, v in (("steps", args.steps), ("minutes", args.minutes)) if v is not None}
         trainer = Trainer.resume(checkpoint, data, **changes)
         say(f"resuming from step {trainer.step} of {checkpoint}")
     else:
@@ -192,9 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast (used on CUDA GPUs and AMX CPUs)")
-    t.add_argument("--compile", action="store_true", help="torch.compile both networks (faster steps on GPUs after "
-                   "a minute of compiling)")
+    t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast (used on CPUs with AMX)")
     t.add_argument("--log-every", type=int, default=10)
     t.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
     t.add_argument("--checkpoint-every", type=int, default=500)

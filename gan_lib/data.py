@@ -220,7 +220,8 @@ def to_uint8(images: Tensor) -> Tensor:
 
 def random_flip(images: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Mirror a random half of the batch left-right: a dog facing left is still a dog."""
-    flip = torch.rand(images.shape[0], generator=generator) < 0.5
+    where = generator.device if generator is not None else images.device
+    flip = torch.rand(images.shape[0], generator=generator, device=where) < 0.5
     flip = flip.to(images.device).view(-1, 1, 1, 1)
     return torch.where(flip, images.flip(-1), images)
 
@@ -228,8 +229,10 @@ def random_flip(images: Tensor, generator: torch.Generator | None = None) -> Ten
 class Batches:
     """Shuffled mini-batches of (float images in [-1, 1], labels), epoch after epoch, without a DataLoader.
 
-    The whole uint8 tensor can live on the GPU, so a batch is one index operation. The shuffling
-    generator and position are saved in checkpoints so a resumed run sees the same batches.
+    The whole uint8 tensor can live on the GPU, so a batch is one index operation. Each epoch's
+    order and flips are drawn once on the CPU and copied to the device once, so a GPU never waits
+    for the CPU between batches. The generator, order and position are saved in checkpoints so a
+    resumed run sees the same batches.
     """
 
     def __init__(self, data: ImageData, batch_size: int, flip: bool = True, device: torch.device | str = "cpu",
@@ -242,7 +245,15 @@ class Batches:
         self.batch_size, self.flip, self.device = batch_size, flip, torch.device(device)
         self.generator = torch.Generator().manual_seed(seed)
         self.epoch, self.position = 0, 0
-        self.order = torch.randperm(len(data), generator=self.generator)
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        self.order = torch.randperm(len(self.images), generator=self.generator)
+        self.flips = torch.rand(len(self.images), generator=self.generator) < 0.5
+        self._to_device()
+
+    def _to_device(self) -> None:
+        self._order_on_device, self._flips_on_device = self.order.to(self.device), self.flips.to(self.device)
 
     def __iter__(self) -> "Batches":
         return self
@@ -250,21 +261,24 @@ class Batches:
     def __next__(self) -> tuple[Tensor, Tensor]:
         if self.position + self.batch_size > len(self.order):  # drop the ragged end, reshuffle
             self.epoch, self.position = self.epoch + 1, 0
-            self.order = torch.randperm(len(self.order), generator=self.generator)
-        index = self.order[self.position:self.position + self.batch_size].to(self.device)
+            self._new_epoch()
+        batch = slice(self.position, self.position + self.batch_size)
+        index = self._order_on_device[batch]
         self.position += self.batch_size
         images = to_float(self.images[index])
-        if self.flip:
-            images = random_flip(images, self.generator)
+        if self.flip:  # mirror about half the batch: a dog facing left is still a dog
+            images = torch.where(self._flips_on_device[batch].view(-1, 1, 1, 1), images.flip(-1), images)
         return images, self.labels[index]
 
     def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "position": self.position, "order": self.order,
+        return {"epoch": self.epoch, "position": self.position, "order": self.order, "flips": self.flips,
                 "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.position, self.order = state["epoch"], state["position"], state["order"]
         self.generator.set_state(state["generator"])
+        self.flips = state["flips"] if "flips" in state else torch.rand(len(self.order), generator=self.generator) < 0.5
+        self._to_device()
 
 
 class ImageDataset(torch.utils.data.Dataset):

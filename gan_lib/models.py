@@ -140,14 +140,14 @@ class Discriminator(nn.Module):
 
 def sample_noise(n: int, latent_dim: int, truncation: float | None = None,
                  generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> Tensor:
-    """Draw z ~ N(0, I); with truncation t, redraw entries with |z| > t (the truncation trick)."""
-    z = torch.randn(n, latent_dim, generator=generator)
+    """Draw z ~ N(0, I) (where `generator` lives, if given); with truncation t, redraw entries with |z| > t."""
+    z = torch.randn(n, latent_dim, generator=generator, device=generator.device if generator is not None else device)
     if truncation is not None:
         if truncation <= 0:
             raise ValueError("truncation must be > 0")
         mask = z.abs() > truncation
         while mask.any():
-            z[mask] = torch.randn(int(mask.sum()), generator=generator)
+            z[mask] = torch.randn(int(mask.sum()), generator=generator, device=z.device)
             mask = z.abs() > truncation
     return z.to(device)
 

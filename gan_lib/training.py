@@ -53,7 +53,6 @@ class TrainConfig:
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu
     amp: bool = True  # bfloat16 autocast where the hardware has native bf16 (see `amp_dtype`)
     channels_last: bool = True
-    compile: bool = False  # torch.compile the networks: slower start, faster steps (mostly on GPUs)
     log_every: int = 10
     num_fixed: int = 64  # fixed-noise samples drawn to show progress
 
@@ -91,9 +90,12 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
-    """bfloat16 where the hardware multiplies in bf16 natively (recent CUDA GPUs, CPUs with AMX), else None."""
-    if device.type == "cuda":  # Ampere (compute capability 8) and newer; older GPUs only emulate bf16
-        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else None
+    """bfloat16 on CPUs that multiply in bf16 natively (Intel AMX), else None (plain float32).
+
+    Not on GPUs: there these small networks wait on kernel launches, not arithmetic, so autocast's
+    extra cast kernels made training slower (H100: 0.8-0.9x of float32, benchmarks/README.md), and
+    cuDNN already runs float32 convolutions on the tensor cores (TF32).
+    """
     if device.type == "cpu" and getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
         return torch.bfloat16  # about 2x faster here; on CPUs without AMX, bf16 would be slower than fp32
     return None
@@ -102,7 +104,7 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
 def grad_norm(model: nn.Module) -> Tensor:
     """L2 norm of all of a model's gradients (0 when it has none)."""
     grads = [p.grad for p in model.parameters() if p.grad is not None]
-    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=next(model.parameters()).device)
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
@@ -216,12 +218,11 @@ class Trainer:
         if config.loss == "wgan-gp" and config.model.d_norm == "batch":
             raise GanLibError("WGAN-GP needs a discriminator without BatchNorm (its penalty is per image): "
                               "add --d-norm none or --d-norm spectral")
-        if config.compile and (config.loss == "wgan-gp" or config.r1_gamma > 0):
-            raise GanLibError("gradient penalties (wgan-gp, --r1) need a double backward, which torch.compile "
-                              "does not support: leave out --compile")
         diff_augment(torch.zeros(1, 3, 8, 8), config.diffaugment)  # an unknown policy fails now, not mid-run
         self.device = pick_device(config.device)
         self.amp_dtype = amp_dtype(self.device) if config.amp else None
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest convolutions once
         torch.manual_seed(config.seed)  # the initial weights
         self.G = Generator(config.model).to(self.device)
         self.D = Discriminator(config.model).to(self.device)
@@ -238,20 +239,15 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.G_train = nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
             self.D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
-        # What the two steps call: G without gradients and D as a frozen judge use the plain networks.
-        self._G_nograd, self._D_frozen = self.G, self.D
-        if config.compile:  # compiled wrappers share the weights, so checkpoints and sampling are unchanged
-            compiled = {m: torch.compile(m) for m in (self.G, self.D, self.G_train, self.D_train)}
-            self.G_train, self.D_train = compiled[self.G_train], compiled[self.D_train]
-            self._G_nograd, self._D_frozen = compiled[self.G], compiled[self.D]
         self.ema = copy.deepcopy(self.G).eval().requires_grad_(False) if config.ema_decay > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=config.betas)
         self.loss = get_loss(config.loss)
-        self.rng = torch.Generator().manual_seed(config.seed + 1)  # noise, augmentation
+        # Noise and augmentation are drawn on the training device: a GPU never waits for the CPU.
+        self.rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         self.batches = Batches(data, config.batch_size, flip=config.flip, device=self.device, seed=config.seed + 2)
         self.class_names = data.class_names
-        self.fixed_z = sample_noise(config.num_fixed, config.model.latent_dim, generator=self.rng)
+        self.fixed_z = sample_noise(config.num_fixed, config.model.latent_dim, generator=self.rng).cpu()
         self.fixed_labels = (torch.arange(config.num_fixed) % config.model.num_classes
                              if config.model.num_classes else None)
         self.step = 0
@@ -281,10 +277,10 @@ class Trainer:
         augment = self._augment if c.diffaugment else _no_augment
         for _ in range(c.d_steps):
             real, labels = self._real_batch()
-            stats = discriminator_step(self._G_nograd, self.D_train, self.opt_d, self.loss, real, self._noise(len(real)),
+            stats = discriminator_step(self.G, self.D_train, self.opt_d, self.loss, real, self._noise(len(real)),
                                        labels, augment, c.r1_gamma, c.gp_weight, self.amp_dtype)
         # The generator draws labels like the data does (the last real batch's) when conditional.
-        stats |= generator_step(self.G_train, self._D_frozen, self.opt_g, self.loss, self._noise(len(real)), labels,
+        stats |= generator_step(self.G_train, self.D, self.opt_g, self.loss, self._noise(len(real)), labels,
                                 real, augment, self.amp_dtype)
         if self.ema is not None:
             # Warm-up: early on the average would be dominated by the random initial weights.
@@ -382,7 +378,7 @@ class Trainer:
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "rng": self.rng.get_state(), "batches": self.batches.state_dict(),
+            "rng": self.rng.get_state(), "rng_device": self.device.type, "batches": self.batches.state_dict(),
             "fixed_z": self.fixed_z, "fixed_labels": self.fixed_labels,
         }
 
@@ -397,7 +393,13 @@ class Trainer:
             self.ema.load_state_dict(state["ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.rng.set_state(state["rng"])
+        if state.get("rng_device", "cpu") == self.device.type:
+            self.rng.set_state(state["rng"])
+        else:  # a CPU generator's state means nothing to a GPU's: same weights, a fresh random stream
+            self.rng.manual_seed(self.config.seed + 1 + state["step"])
+            if self.rank == 0:
+                print(f"note: this run continues on {self.device.type} after training on {state.get('rng_device', 'cpu')}; "
+                      f"the weights resume exactly, the random noise does not")
         self.batches.load_state_dict(state["batches"])
         self.fixed_z, self.fixed_labels = state["fixed_z"], state["fixed_labels"]
         self.step, self.seconds, self.history = state["step"], state["seconds"], list(state["history"])

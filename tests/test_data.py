@@ -169,6 +169,24 @@ def test_batches_cover_epochs_and_resume(tiny_folder, tmp_path):
         Batches(d, batch_size=100)
 
 
+def test_batches_flip_about_half_and_resume_with_the_same_flips():
+    from gan_lib.data import ImageData
+
+    images = torch.zeros(200, 3, 8, 8, dtype=torch.uint8)
+    images[..., :4] = 255  # bright left half: a flipped image is bright on the right
+    data = ImageData(images, torch.zeros(200, dtype=torch.long), ["dog"])
+    b = Batches(data, batch_size=100, seed=0)
+    x, _ = next(b)
+    flipped = x[:, 0, 0, -1] > 0  # the top-right pixel of the first channel
+    assert 30 < flipped.sum() < 70
+    assert torch.equal(x[~flipped], to_float(images[:1]).expand(int((~flipped).sum()), -1, -1, -1))
+    state = b.state_dict()
+    expected = [next(b)[0] for _ in range(3)]  # into the next epoch, with new flips
+    resumed = Batches(data, batch_size=100, seed=7)
+    resumed.load_state_dict(state)
+    assert all(torch.equal(e, next(resumed)[0]) for e in expected)
+
+
 def test_dataset_works_with_a_dataloader(tiny_folder, tmp_path):
     d = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
     loader = torch.utils.data.DataLoader(ImageDataset(d), batch_size=4, shuffle=True)

@@ -125,7 +125,7 @@ def test_nan_stops_training_with_a_diagnosis(tiny_folder, tmp_path, monkeypatch)
     def poisoned():
         stats = real_step()
         if trainer.step == 3:
-            stats["loss_d"] = torch.tensor(float("nan"))
+            stats["loss_d"] = torch.full_like(stats["loss_d"], float("nan"))
         return stats
 
     monkeypatch.setattr(trainer, "train_step", poisoned)
@@ -181,7 +181,7 @@ def test_save_progress_writes_run_folder(tiny_folder, tmp_path):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4]
     G = load_generator(run / "checkpoint.pt")
-    assert torch.equal(G.state_dict()["project.weight"], trainer.ema.state_dict()["project.weight"])
+    assert torch.equal(G.state_dict()["project.weight"], trainer.ema.state_dict()["project.weight"].cpu())
 
 
 @pytest.mark.slow
@@ -264,27 +264,6 @@ def test_resume_on_other_data_and_mismatched_settings_are_clear_errors(tiny_fold
         Trainer(small_config(loss="wgan-gp"), data)
     with pytest.raises(ValueError, match="DiffAugment policy"):
         Trainer(small_config(diffaugment="colour"), data)
-    with pytest.raises(GanLibError, match="double backward"):
-        Trainer(small_config(r1_gamma=1.0, compile=True), data)
-
-
-@pytest.mark.slow
-def test_compiled_training_matches_eager_and_checkpoints_stay_plain(tiny_folder, tmp_path):
-    from gan_lib.data import load_images
-
-    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
-    eager = Trainer(small_config(steps=3, amp=False), data)
-    eager.fit(progress=False)
-    compiled = Trainer(small_config(steps=3, amp=False, compile=True), data)
-    compiled.fit(progress=False)
-    for a, b in zip(eager.history, compiled.history):
-        assert a["loss_d"] == pytest.approx(b["loss_d"], rel=1e-3) and a["loss_g"] == pytest.approx(b["loss_g"], rel=1e-3)
-    for x, y in zip(eager.G.parameters(), compiled.G.parameters()):
-        torch.testing.assert_close(x, y, rtol=1e-3, atol=1e-4)
-    # The compiled wrappers share the weights: a checkpoint has the plain names and loads without compile.
-    path = compiled.save(tmp_path / "ckpt.pt")
-    assert not any("_orig_mod" in k for k in load_checkpoint(path)["G"])
-    assert Trainer.resume(path, data, compile=False).step == 3
 
 
 def test_diverged_weights_are_never_saved(tiny_folder, tmp_path):
@@ -298,3 +277,20 @@ def test_diverged_weights_are_never_saved(tiny_folder, tmp_path):
     with pytest.raises(TrainingDiverged, match="not saving"):
         trainer.save(tmp_path / "ckpt.pt")
     assert (tmp_path / "ckpt.pt").read_bytes() == good
+
+
+def test_resume_on_another_kind_of_device_keeps_the_weights(tiny_folder, tmp_path, capsys):
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=2), data)
+    trainer.fit(progress=False)
+    state = trainer.state_dict()
+    # As if trained on another kind of device, whose generator state cannot seed this one's.
+    state["rng_device"] = "cuda" if trainer.device.type == "cpu" else "cpu"
+    torch.save(state, tmp_path / "gpu.pt")
+    resumed = Trainer.resume(tmp_path / "gpu.pt", data, steps=3)
+    assert "the weights resume exactly, the random noise does not" in capsys.readouterr().out
+    assert all(torch.equal(a, b) for a, b in zip(trainer.G.state_dict().values(), resumed.G.state_dict().values()))
+    resumed.fit(progress=False)
+    assert resumed.step == 3
