@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import device_name  # noqa: E402
 from quality import split, to32  # noqa: E402
 
 from gan_lib.data import load_images, to_uint8  # noqa: E402
@@ -88,7 +89,7 @@ def main() -> None:
     trainer = Trainer(config, train)
     if device.type == "cuda":
         get_extractor("efficientnet").to(device)  # the cached extractor, so scoring takes seconds
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    where = device_name(device)
     print(f"{len(train)} training photos, {len(held32)} held out; {where}; autocast {trainer.amp_dtype}", flush=True)
     z = sample_noise(args.samples, config.model.latent_dim, generator=torch.Generator().manual_seed(123))
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import device_name  # noqa: E402
 from reference_dcgan import NZ, ReferenceDCGAN  # noqa: E402
 
 from gan_lib.data import Batches, ImageData, load_images, to_uint8  # noqa: E402
@@ -88,8 +89,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     train32, held32 = split(load_images(args.data, 32, progress=False))
     train64, _ = split(load_images(args.data, 64, progress=False))
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
-    print(f"{len(train32)} training photos, {len(held32)} held out; {args.minutes} min per recipe on {where}")
+    print(f"{len(train32)} training photos, {len(held32)} held out; {args.minutes} min per recipe on "
+          f"{device_name(device)}")
     z = sample_noise(args.samples, NZ, generator=torch.Generator().manual_seed(123))
     report = {}
 

@@ -3,7 +3,7 @@
     python benchmarks/throughput.py                # uses $GAN_DATA
     python benchmarks/throughput.py --seconds 30 --batch-size 64
 
-Runs on the best device PyTorch sees (CUDA GPU, else CPU) unless --device says otherwise.
+Runs on the best device PyTorch sees (CUDA GPU, Apple GPU, else CPU) unless --device says otherwise.
 
 Training speed is measured on batches already in memory for every recipe (so it compares the
 training step itself); the data pipeline is measured separately: decoding JPEGs with ImageFolder
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,17 +22,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import device_name, synchronize  # noqa: E402
 from reference_dcgan import ReferenceDCGAN, image_folder  # noqa: E402
 
 from gan_lib.data import Batches, load_images, to_float  # noqa: E402
 from gan_lib.models import ModelConfig  # noqa: E402
 from gan_lib.training import TrainConfig, Trainer, amp_dtype, pick_device, recommended_config  # noqa: E402
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued GPU work, so the clock measures work done rather than work launched."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def timed_rate(step, images_per_step: int, seconds: float, device: torch.device, warmup: int = 5) -> float:
@@ -94,9 +88,7 @@ def main() -> None:
     if not args.data:
         sys.exit("set GAN_DATA or pass --data")
     device = pick_device(args.device)
-    where = (torch.cuda.get_device_name(device) if device.type == "cuda" else
-             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads")
-    print(f"device: {where}, torch {torch.__version__}, batch {args.batch_size}, {args.seconds:.0f} s per recipe, "
+    print(f"device: {device_name(device)}, torch {torch.__version__}, batch {args.batch_size}, {args.seconds:.0f} s per recipe, "
           f"gan_lib autocast: {amp_dtype(device)}")
 
     data64 = load_images(args.data, 64, max_per_class=100, progress=False)

@@ -59,6 +59,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
+        d.pop("compile", None)  # an option that briefly existed (measured slower, removed)
         d["model"] = ModelConfig(**d["model"])
         d["betas"] = tuple(d["betas"])
         return cls(**d)
@@ -192,7 +193,7 @@ def divergence_hints(config: TrainConfig) -> str:
         hints.append("use spectral norm in D (--d-norm spectral)")
     if config.loss in ("minimax", "wgan-gp"):
         hints.append("try the non-saturating or hinge loss")
-    if config.amp:
+    if config.amp and amp_dtype(pick_device(config.device)) is not None:
         hints.append("turn off mixed precision (--no-amp)")
     return "Try: " + "; ".join(hints) + ". The last checkpoint is still usable."
 
@@ -244,6 +245,7 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=config.betas)
         self.loss = get_loss(config.loss)
         # Noise and augmentation are drawn on the training device: a GPU never waits for the CPU.
+        # (Under torchrun every rank draws the same numbers from the same seed, on identical GPUs.)
         self.rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         self.batches = Batches(data, config.batch_size, flip=config.flip, device=self.device, seed=config.seed + 2)
         self.class_names = data.class_names
