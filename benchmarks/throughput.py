@@ -98,6 +98,9 @@ def main() -> None:
         ("gan_lib, DCGAN widths, 64px", data64, TrainConfig(ModelConfig(resolution=64))),
         ("gan_lib recommended, 64px", data64, recommended_config(64)),
         ("gan_lib recommended, 32px", data32, recommended_config(32)),
+        # As on a laptop CPU without bf16 matrix units (gan_lib then trains in float32):
+        ("gan_lib recommended, fp32, 64px", data64, replace(recommended_config(64), amp=False)),
+        ("gan_lib recommended, fp32, 32px", data32, replace(recommended_config(32), amp=False)),
     ]
     rows = [
         ("reference DCGAN tutorial, 64px", reference_rate(data64, args.batch_size, args.seconds, False, device)),
