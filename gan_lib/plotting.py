@@ -440,10 +440,14 @@ def save_gif(
 
 
 class SnapshotRecorder:
-    """Trainer callback that keeps the fixed-noise samples every `every` steps, for animations."""
+    """Trainer callback that keeps the fixed-noise samples every `every` steps, for animations.
 
-    def __init__(self, every: int = 100) -> None:
-        self.every = every
+    Frames are kept as uint8 (a quarter of float32's memory). A long run keeps at most `max_frames`:
+    when there are more, every other frame is dropped and recording slows down to match.
+    """
+
+    def __init__(self, every: int = 100, max_frames: int = 200) -> None:
+        self.every, self.max_frames = every, max_frames
         self.frames: list[torch.Tensor] = []
         self.steps: list[int] = []
 
@@ -457,8 +461,11 @@ class SnapshotRecorder:
             self._keep(trainer)
 
     def _keep(self, trainer: TrainerLike) -> None:
-        self.frames.append(trainer.sample_fixed())
+        self.frames.append(to_uint8(trainer.sample_fixed()))
         self.steps.append(trainer.step)
+        if len(self.frames) > self.max_frames:
+            self.frames, self.steps = self.frames[::2], self.steps[::2]
+            self.every *= 2
 
 
 # ---------------------------------------------------------------------------------------------

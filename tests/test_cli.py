@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from PIL import Image
 
 from gan_lib.cli import main
@@ -75,14 +76,20 @@ def test_help_lists_the_commands():
 def test_cli_defaults_are_the_recommended_recipe():
     from dataclasses import asdict
 
-    from gan_lib.cli import build_parser, train_config
+    from gan_lib.cli import build_parser, fill_size_defaults, train_config
     from gan_lib.training import recommended_config
 
     args = build_parser().parse_args(["train"])
+    fill_size_defaults(args, torch.device("cpu"))
     got, want = asdict(train_config(args, num_classes=10)), asdict(recommended_config(steps=args.steps))
     for key in ("model", "loss", "lr_g", "lr_d", "betas", "d_steps", "ema_decay", "diffaugment", "batch_size",
                 "r1_gamma", "flip"):
         assert got[key] == want[key], key
+
+    # With a CUDA GPU the sizes the measurements favour there; options given on the command line win.
+    args = build_parser().parse_args(["train", "--batch-size", "256"])
+    fill_size_defaults(args, torch.device("cuda"))  # only names the device; needs no GPU
+    assert (args.resolution, args.g_width, args.d_width, args.batch_size) == (64, 64, 64, 256)
 
 
 def test_bad_arguments_are_rejected_by_the_parser(capsys):
@@ -96,8 +103,6 @@ def test_bad_arguments_are_rejected_by_the_parser(capsys):
 
 
 def test_not_a_checkpoint_and_bad_device(tmp_path):
-    import torch
-
     from gan_lib.errors import GanLibError
     from gan_lib.training import load_checkpoint, pick_device
 

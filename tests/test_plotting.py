@@ -17,6 +17,7 @@ from gan_lib.errors import GanLibError
 from gan_lib.plotting import (
     LiveDashboard,
     NotebookFigure,
+    SnapshotRecorder,
     animation_strip,
     ema,
     has_notebook_frontend,
@@ -234,3 +235,21 @@ def test_save_gif_writes_one_frame_per_grid(tmp_path: Path):
     plain = save_gif(frames[:2], tmp_path / "plain.gif")
     with Image.open(io.BytesIO(plain.read_bytes())) as gif:
         assert gif.n_frames == 2 and gif.size == (22, 22)
+
+
+def test_snapshot_recorder_keeps_uint8_frames_and_thins_long_runs():
+    class StepCounter:  # the two things the recorder reads from a Trainer
+        step = 0
+
+        def sample_fixed(self):
+            return torch.full((4, 3, 8, 8), self.step / 1000 - 1)
+
+    trainer, recorder = StepCounter(), SnapshotRecorder(every=10, max_frames=5)
+    for step in range(1, 201):
+        trainer.step = step
+        recorder(trainer)
+    recorder.finish(trainer)
+    assert len(recorder.frames) <= 6 and recorder.frames[0].dtype == torch.uint8
+    assert recorder.steps[0] == 1 and recorder.steps[-1] == 200 and recorder.steps == sorted(recorder.steps)
+    assert recorder.every > 10  # recording slowed down as frames were thinned
+    assert recorder.frames[-1].shape == (4, 3, 8, 8)
