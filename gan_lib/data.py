@@ -143,12 +143,14 @@ def _cache_key(paths: list[Path], resolution: int, annotations: Path | None) -> 
     return h.hexdigest()[:16]
 
 
-def _atomic_save(obj: object, path: Path) -> None:
+def save_atomically(obj: object, path: Path | str) -> Path:
     """torch.save to a temporary file, then rename: a crash never leaves a half-written file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+    return path
 
 
 def load_images(folder: Path | str, resolution: int = 32, annotations: Path | str | None = None,
@@ -204,7 +206,7 @@ def load_images(folder: Path | str, resolution: int = 32, annotations: Path | st
     if not images:
         raise GanLibError(f"None of the {len(paths)} files in {folder} could be read as an image: {HOW_TO_GET_DATA}.")
     data = ImageData(torch.stack(images), torch.tensor(out_labels, dtype=torch.int64), names)
-    _atomic_save({"images": data.images, "labels": data.labels, "class_names": names}, cache_file)
+    save_atomically({"images": data.images, "labels": data.labels, "class_names": names}, cache_file)
     return data
 
 

@@ -26,7 +26,7 @@ from PIL import Image
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from gan_lib.data import default_data_root
+from gan_lib.data import default_data_root, save_atomically
 from gan_lib.download import download_file
 from gan_lib.errors import GanLibError
 
@@ -222,10 +222,7 @@ def real_features(
     if path.is_file():
         return torch.load(path, weights_only=True)
     feats = extract_features(real, extractor, batch_size, progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(feats, tmp)
-    tmp.replace(path)  # atomic, so an interrupted run never leaves a half-written cache entry
+    save_atomically(feats, path)  # an interrupted run never leaves a half-written cache entry
     return feats
 
 

@@ -11,7 +11,6 @@ import contextlib
 import copy
 import json
 import math
-import os
 import signal
 import threading
 import time
@@ -24,7 +23,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .augment import diff_augment
-from .data import Batches, ImageData
+from .data import Batches, ImageData, save_atomically
 from .distributed import any_rank, local_slice, mean_over_ranks, rank_and_world
 from .errors import GanLibError
 from .losses import GanLoss, get_loss, gradient_penalty, r1_penalty
@@ -412,12 +411,7 @@ class Trainer:
         if bad:  # never overwrite a good checkpoint with a diverged one
             raise TrainingDiverged(f"{' and '.join(bad)} hold NaN/inf weights at step {self.step}; not saving. "
                                    f"{divergence_hints(self.config)}")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)
-        return path
+        return save_atomically(self.state_dict(), path)
 
     @classmethod
     def resume(cls, path: Path | str, data: ImageData, **overrides) -> "Trainer":
