@@ -29,18 +29,9 @@ from quality import split, to32  # noqa: E402
 
 from gan_lib.data import load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate, get_extractor  # noqa: E402
-from gan_lib.models import recalibrate_batchnorm, sample_noise  # noqa: E402
+from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
 from gan_lib.training import Trainer, pick_device, recommended_config  # noqa: E402
-
-
-@torch.no_grad()
-def ema_samples(trainer: Trainer, z: torch.Tensor) -> torch.Tensor:
-    """uint8 samples of the EMA generator (BatchNorm statistics recomputed first), on the CPU."""
-    G = recalibrate_batchnorm(trainer.ema) if trainer.ema is not None else trainer.G.eval()
-    images = torch.cat([to_uint8(G(chunk.to(trainer.device)).float().cpu()) for chunk in z.split(250)])
-    trainer.G.train()
-    return images
 
 
 def plot(report: dict, path: Path) -> None:
@@ -98,7 +89,7 @@ def main() -> None:
     for k in range(1, points + 1):
         trainer.config.minutes = k * args.every  # fit() continues until this much training time in all
         trainer.fit(progress=False)
-        fakes = ema_samples(trainer, z)
+        fakes = to_uint8(trainer.sample(z))
         scores = evaluate(to32(fakes), held32.images, extractor="efficientnet", metrics=("fd", "kid", "swd"))
         curve.append({"minutes": round(trainer.seconds / 60, 2), "steps": trainer.step,
                       "images_per_s": round(trainer.step * config.batch_size / trainer.seconds, 1), **scores})

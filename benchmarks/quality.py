@@ -28,7 +28,7 @@ from reference_dcgan import NZ, ReferenceDCGAN  # noqa: E402
 
 from gan_lib.data import Batches, ImageData, load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate, nearest_neighbours  # noqa: E402
-from gan_lib.models import recalibrate_batchnorm, sample_noise  # noqa: E402
+from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
 from gan_lib.training import Trainer, pick_device, recommended_config  # noqa: E402
 
@@ -102,9 +102,7 @@ def main() -> None:
     config = replace(recommended_config(minutes=args.minutes), device=str(device))
     trainer = Trainer(config, train32)
     trainer.fit(progress=False)
-    G = recalibrate_batchnorm(trainer.ema) if trainer.ema is not None else trainer.G.eval()
-    with torch.no_grad():
-        fakes = to_uint8(G(z.to(trainer.device)).cpu())
+    fakes = to_uint8(trainer.sample(z))
     report["gan_lib recommended (32px)"] = {"steps": trainer.step, "config": asdict(config),
                                             **score("gan_lib", fakes, held32.images, train32.images, out)}
 

@@ -20,7 +20,7 @@ from quality import split  # noqa: E402
 
 from gan_lib.data import load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate  # noqa: E402
-from gan_lib.models import ModelConfig, recalibrate_batchnorm, sample_noise  # noqa: E402
+from gan_lib.models import ModelConfig, sample_noise  # noqa: E402
 from gan_lib.training import TrainConfig, Trainer  # noqa: E402
 
 TTUR = dict(loss="hinge", lr_d=4e-4, lr_g=1e-4, betas=(0.0, 0.9))
@@ -50,8 +50,7 @@ def main() -> None:
     for name in args.candidates.split(","):
         trainer = Trainer(replace(CANDIDATES[name], minutes=args.minutes, steps=10**9, log_every=50), train)
         trainer.fit(progress=False)
-        with torch.no_grad():
-            fakes = to_uint8(recalibrate_batchnorm(trainer.ema)(z))
+        fakes = to_uint8(trainer.sample(z))
         r = evaluate(fakes, held.images, extractor="efficientnet", metrics=("fd", "kid", "swd"))
         print(f"{name}: {trainer.step} steps, FD {r['fd']:.1f}, KID {r['kid']:.3f}, SWD {r['swd']:.1f}", flush=True)
 

@@ -359,17 +359,21 @@ class Trainer:
         self._stop = True
 
     @torch.no_grad()
-    def sample_fixed(self) -> Tensor:
-        """The fixed-noise samples (float, [-1, 1], on the CPU), from the EMA generator when there is one."""
+    def sample(self, z: Tensor, labels: Tensor | None = None, chunk: int = 256) -> Tensor:
+        """Images (float, [-1, 1], on the CPU) from noise z, by the EMA generator when there is one."""
         G = self.ema if self.ema is not None else self.G
         was_training = G.training
         if G is self.ema:
             recalibrate_batchnorm(G)
         G.eval()
-        labels = self.fixed_labels.to(self.device) if self.fixed_labels is not None else None
-        images = G(self.fixed_z.to(self.device), labels).float().cpu()
+        images = [G(z[i:i + chunk].to(self.device), None if labels is None else labels[i:i + chunk].to(self.device))
+                  .float().cpu() for i in range(0, len(z), chunk)]
         G.train(was_training)
-        return images
+        return torch.cat(images)
+
+    def sample_fixed(self) -> Tensor:
+        """The fixed-noise samples: the same noise every time, to watch training progress."""
+        return self.sample(self.fixed_z, self.fixed_labels)
 
     # --- checkpoints ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
