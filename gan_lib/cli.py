@@ -108,12 +108,13 @@ def train(args: argparse.Namespace) -> None:
 def generate_images(checkpoint: Path, n: int, truncation: float | None, seed: int, breed: str | None,
                     device: torch.device) -> torch.Tensor:
     """n uint8 images from a checkpoint's (EMA) generator."""
-    G = load_generator(checkpoint, device)
+    state = load_checkpoint(checkpoint)  # read once: the generator and the class names
+    G = load_generator(state, device)
     cfg = G.cfg
     rng = torch.Generator().manual_seed(seed)
     labels = None
     if cfg.num_classes:
-        names = load_checkpoint(checkpoint)["class_names"]
+        names = state["class_names"]
         if breed is not None:
             matches = [i for i, name in enumerate(names) if name.lower() == breed.lower()]
             if not matches:

@@ -443,9 +443,10 @@ def load_checkpoint(path: Path | str) -> dict:
     return state
 
 
-def load_generator(path: Path | str, device: torch.device | str = "cpu", use_ema: bool = True) -> Generator:
-    """The generator of a checkpoint (its EMA weights by default), in eval mode."""
-    state = load_checkpoint(path)
+def load_generator(checkpoint: Path | str | dict, device: torch.device | str = "cpu", use_ema: bool = True) -> Generator:
+    """The generator of a checkpoint (a path, or one already read by `load_checkpoint`), its EMA
+    weights by default, in eval mode."""
+    state = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
     G = Generator(ModelConfig(**state["config"]["model"]))
     use_ema = use_ema and state.get("ema") is not None
     G.load_state_dict(state["ema"] if use_ema else state["G"])

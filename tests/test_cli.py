@@ -111,3 +111,14 @@ def test_not_a_checkpoint_and_bad_device(tmp_path):
         load_checkpoint(tmp_path / "other.pth")
     with pytest.raises(GanLibError, match="unknown device"):
         pick_device("tpu9")
+
+
+def test_conditional_samples_of_one_breed(tiny_folder, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--data", str(tiny_folder), "--out", str(run_dir), "--conditional", "--steps", "2",
+                 "--batch-size", "8", "--g-width", "8", "--d-width", "8", "--device", "cpu"]) == 0
+    grid = tmp_path / "dogs.png"
+    assert main(["sample", str(run_dir / "checkpoint.pt"), "--breed", "Dogs", "--n", "4", "--out", str(grid)]) == 0
+    assert Image.open(grid).size[0] > 0
+    assert main(["sample", str(run_dir / "checkpoint.pt"), "--breed", "poodle", "--out", str(grid)]) == 2
+    assert "unknown breed 'poodle'; this checkpoint knows: cats, dogs" in capsys.readouterr().err
