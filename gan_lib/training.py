@@ -65,7 +65,7 @@ class TrainConfig:
 
 
 def recommended_config(resolution: int = 32, minutes: float | None = None, steps: int = 1_000_000) -> TrainConfig:
-    """The recipe the CLI and notebook 04 use, picked by measurement (benchmarks/README.md): DCGAN with
+    """The recipe the CLI and notebook 04 use on a CPU, picked by measurement (benchmarks/README.md): DCGAN with
     half-width networks (32 channels), which on a CPU budget trains 2-3x more steps than width 64 and
     reaches a clearly lower FD; non-saturating loss, Adam 2e-4 / beta1 0.5, EMA of G, flips."""
     return TrainConfig(model=ModelConfig(resolution=resolution, g_width=32, d_width=32), steps=steps,
