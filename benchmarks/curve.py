@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import matplotlib
@@ -31,7 +31,8 @@ from gan_lib.data import load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate, get_extractor  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
-from gan_lib.training import Trainer, pick_device, recommended_config  # noqa: E402
+from gan_lib.config import pick_device, recommended_config  # noqa: E402
+from gan_lib.training import Trainer  # noqa: E402
 
 
 def plot(report: dict, path: Path) -> None:
@@ -73,10 +74,8 @@ def main() -> None:
 
     train, _ = split(load_images(args.data, args.resolution, progress=False))
     _, held32 = split(load_images(args.data, 32, progress=False))
-    base = recommended_config(args.resolution)
-    config = replace(base, model=replace(base.model, g_width=args.width, d_width=args.width),
-                     batch_size=args.batch_size, diffaugment=args.diffaugment,
-                     device=str(device))
+    config = recommended_config("cpu", resolution=args.resolution, g_width=args.width, d_width=args.width,
+                                batch_size=args.batch_size, diffaugment=args.diffaugment, device=str(device))
     trainer = Trainer(config, train)
     if device.type == "cuda":
         get_extractor("efficientnet").to(device)  # the cached extractor, so scoring takes seconds

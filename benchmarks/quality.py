@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -30,7 +30,8 @@ from gan_lib.data import Batches, ImageData, load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate, nearest_neighbours  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
-from gan_lib.training import Trainer, pick_device, recommended_config  # noqa: E402
+from gan_lib.config import pick_device, recommended_config  # noqa: E402
+from gan_lib.training import Trainer  # noqa: E402
 
 
 def split(data: ImageData) -> tuple[ImageData, ImageData]:
@@ -99,7 +100,7 @@ def main() -> None:
     report["reference DCGAN tutorial (64px)"] = {"steps": ref_steps, **score("reference", fakes, held32.images,
                                                                               train32.images, out)}
 
-    config = replace(recommended_config(minutes=args.minutes), device=str(device))
+    config = recommended_config("cpu", minutes=args.minutes, device=str(device))  # the CPU recipe, on `device`
     trainer = Trainer(config, train32)
     trainer.fit(progress=False)
     fakes = to_uint8(trainer.sample(z))

@@ -20,8 +20,9 @@ from quality import split  # noqa: E402
 
 from gan_lib.data import load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate  # noqa: E402
-from gan_lib.models import ModelConfig, sample_noise  # noqa: E402
-from gan_lib.training import TrainConfig, Trainer  # noqa: E402
+from gan_lib.config import ModelConfig, TrainConfig  # noqa: E402
+from gan_lib.models import sample_noise  # noqa: E402
+from gan_lib.training import Trainer  # noqa: E402
 
 TTUR = dict(loss="hinge", lr_d=4e-4, lr_g=1e-4, betas=(0.0, 0.9))
 AUGMENT = "color,translation,cutout"
@@ -48,7 +49,7 @@ def main() -> None:
     train, held = split(load_images(args.data, 32, progress=False))
     z = sample_noise(1000, 100, generator=torch.Generator().manual_seed(1))
     for name in args.candidates.split(","):
-        trainer = Trainer(replace(CANDIDATES[name], minutes=args.minutes, steps=10**9, log_every=50), train)
+        trainer = Trainer(replace(CANDIDATES[name], minutes=args.minutes, steps=None, log_every=50), train)
         trainer.fit(progress=False)
         fakes = to_uint8(trainer.sample(z))
         r = evaluate(fakes, held.images, extractor="efficientnet", metrics=("fd", "kid", "swd"))

@@ -26,8 +26,8 @@ from common import device_name, synchronize  # noqa: E402
 from reference_dcgan import ReferenceDCGAN, image_folder  # noqa: E402
 
 from gan_lib.data import Batches, load_images, to_float  # noqa: E402
-from gan_lib.models import ModelConfig  # noqa: E402
-from gan_lib.training import TrainConfig, Trainer, amp_dtype, pick_device, recommended_config  # noqa: E402
+from gan_lib.config import ModelConfig, TrainConfig, pick_device, recommended_config  # noqa: E402
+from gan_lib.training import Trainer, amp_dtype  # noqa: E402
 
 
 def timed_rate(step, images_per_step: int, seconds: float, device: torch.device, warmup: int = 5) -> float:
@@ -96,11 +96,11 @@ def main() -> None:
     ours = [
         ("gan_lib, DCGAN widths, fp32, 64px", data64, TrainConfig(ModelConfig(resolution=64), amp=False)),
         ("gan_lib, DCGAN widths, 64px", data64, TrainConfig(ModelConfig(resolution=64))),
-        ("gan_lib recommended, 64px", data64, recommended_config(64)),
-        ("gan_lib recommended, 32px", data32, recommended_config(32)),
+        ("gan_lib recommended, 64px", data64, recommended_config("cpu", resolution=64)),
+        ("gan_lib recommended, 32px", data32, recommended_config("cpu", resolution=32)),
         # As on a laptop CPU without bf16 matrix units (gan_lib then trains in float32):
-        ("gan_lib recommended, fp32, 64px", data64, replace(recommended_config(64), amp=False)),
-        ("gan_lib recommended, fp32, 32px", data32, replace(recommended_config(32), amp=False)),
+        ("gan_lib recommended, fp32, 64px", data64, recommended_config("cpu", resolution=64, amp=False)),
+        ("gan_lib recommended, fp32, 32px", data32, recommended_config("cpu", resolution=32, amp=False)),
     ]
     rows = [
         ("reference DCGAN tutorial, 64px", reference_rate(data64, args.batch_size, args.seconds, False, device)),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+
+from .errors import GanLibError
 
 POLICIES = ("color", "translation", "cutout")
 
@@ -67,11 +69,33 @@ def cutout(x: Tensor, ratio: float = 0.5, generator: torch.Generator | None = No
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
+def check_policy(policy: str) -> list[str]:
+    """The names in a comma-separated policy such as "color,translation"; a clear error for unknown ones."""
+    names = [p.strip() for p in policy.split(",") if p.strip()]
+    unknown = [n for n in names if n not in POLICIES]
+    if unknown:
+        raise GanLibError(f"unknown DiffAugment policy {unknown[0]!r}; choose from {', '.join(POLICIES)}")
+    return names
+
+
 def diff_augment(x: Tensor, policy: str = "color,translation,cutout",
                  generator: torch.Generator | None = None) -> Tensor:
     """Apply the comma-separated augmentation `policy` (any of color, translation, cutout) to a batch."""
-    for name in filter(None, (p.strip() for p in policy.split(","))):
-        if name not in POLICIES:
-            raise ValueError(f"unknown DiffAugment policy {name!r}; choose from {', '.join(POLICIES)}")
+    for name in check_policy(policy):
         x = {"color": color, "translation": translation, "cutout": cutout}[name](x, generator=generator)
     return x
+
+
+class Augmented(nn.Module):
+    """D seen through DiffAugment: every image, real or generated, is augmented before D judges it.
+
+    The training steps never need to know: the Trainer hands them `Augmented(D, policy)` instead of D.
+    """
+
+    def __init__(self, D: nn.Module, policy: str, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        check_policy(policy)  # an unknown policy fails now, not mid-run
+        self.D, self.policy, self.generator = D, policy, generator
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.D(diff_augment(x, self.policy, self.generator), labels)

@@ -5,17 +5,22 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from gan_lib.errors import GanLibError
+from .errors import GanLibError
 
 # (xmin, ymin, xmax, ymax) in pixels, used like PIL's crop box: width = xmax - xmin.
 Box = tuple[int, int, int, int]
 
 
+def annotations_beside(images_dir: Path | str) -> Path:
+    """Where Stanford Dogs keeps the boxes of an Images/ folder: its sibling Annotation/."""
+    return Path(images_dir).parent / "Annotation"
+
+
 def annotation_path(image_path: Path | str, annotations_dir: Path | str | None = None) -> Path:
     """The VOC file of a Stanford Dogs photo: Images/<breed>/<stem>.jpg -> Annotation/<breed>/<stem>."""
     image_path = Path(image_path)
-    if annotations_dir is None:  # Images/ and Annotation/ are siblings in the extracted dataset
-        annotations_dir = image_path.parent.parent.parent / "Annotation"
+    if annotations_dir is None:
+        annotations_dir = annotations_beside(image_path.parent.parent)
     return Path(annotations_dir) / image_path.parent.name / image_path.stem
 
 
@@ -34,14 +39,6 @@ def _number(element: ET.Element, tag: str, path: Path | str) -> int:
         return round(float(text))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise GanLibError(f"Annotation {path} has no valid <{tag}> ({text!r}); fix or delete this file.") from None
-
-
-def read_voc_size(path: Path | str) -> tuple[int, int]:
-    """(width, height) of the photo, as written in its VOC file's <size>."""
-    size = _parse(path).find("size")
-    if size is None:
-        raise GanLibError(f"Annotation {path} has no <size>; fix or delete this file.")
-    return _number(size, "width", path), _number(size, "height", path)
 
 
 def read_voc_boxes(path: Path | str) -> list[Box]:
@@ -69,7 +66,7 @@ def square_box(box: Box, width: int, height: int) -> Box:
     """
     xmin, ymin, xmax, ymax = box
     if xmax <= xmin or ymax <= ymin or width <= 0 or height <= 0:
-        raise ValueError(f"empty box {box} or image size {width}x{height}")
+        raise GanLibError(f"empty box {box} or image size {width}x{height}: fix or delete this annotation")
     side = min(max(xmax - xmin, ymax - ymin), width, height)
     left = _clamp((xmin + xmax - side) // 2, 0, width - side)
     top = _clamp((ymin + ymax - side) // 2, 0, height - side)

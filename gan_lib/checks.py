@@ -18,7 +18,6 @@ import torch
 from torch import Tensor, nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from .losses import LOSSES
 from .models import Discriminator, Generator, ModelConfig
 
 # --- plumbing shared by all checks --------------------------------------------------------------
@@ -159,7 +158,12 @@ def _scalar(out: Any, what: str) -> Tensor:
 
 
 def _number(value: Any, what: str) -> float:
-    """A step's loss: a one-number tensor or a Python number."""
+    """A step's loss: a one-number tensor, a Python number, or gan_lib's dict of step statistics."""
+    if isinstance(value, dict):  # like gan_lib's steps: {"loss_d": ..., "d_real": ...}
+        losses = [v for k, v in value.items() if str(k).startswith("loss")]
+        _require(len(losses) == 1, f"{what} returned a dict without one 'loss_...' entry.",
+                 "return the loss itself (loss.item()), or a dict with it under 'loss_d' / 'loss_g'.")
+        value = losses[0]
     if isinstance(value, Tensor) and value.numel() == 1:
         return value.item()
     _require(isinstance(value, numbers.Real) and not isinstance(value, bool),
@@ -538,7 +542,7 @@ def check_discriminator_step(fn: Callable) -> str:
     expected, mistakes = _bce_mistakes(r_values, f_values)
     from .training import discriminator_step  # late import: training pulls in the whole trainer
 
-    discriminator_step(G_ref, D_ref, _adam(D_ref), LOSSES["nonsaturating"], real, z)
+    discriminator_step(G_ref, D_ref, _adam(D_ref), real, z)
     g_before, d_before = _weights(G), _weights(D)
 
     out, stepped = _run_step(fn, G, D, opt_d, real, z)
@@ -578,7 +582,7 @@ def check_generator_step(fn: Callable) -> str:
     expected, mistakes = _g_loss_mistakes(f_values)
     from .training import generator_step  # late import: training pulls in the whole trainer
 
-    generator_step(G_ref, D_ref, _adam(G_ref), LOSSES["nonsaturating"], z)
+    generator_step(G_ref, D_ref, _adam(G_ref), z)
     g_before, d_before = _weights(G), _weights(D)
 
     out, stepped = _run_step(fn, G, D, opt_g, z)

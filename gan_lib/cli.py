@@ -1,4 +1,8 @@
-"""Command line: `python -m gan_lib {download,train,sample,evaluate} ...` (add -h to any of them)."""
+"""Command line: `python -m gan_lib {download,train,sample,evaluate} ...` (add -h to any of them).
+
+Every command is a short function here; the work happens in the library. Settings left out come
+from `config.recommended_config` for the device, so the CLI, the notebooks and the benchmarks agree.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,14 +11,18 @@ import sys
 from pathlib import Path
 
 import torch
+from PIL import Image
 
+from .callbacks import SaveProgress
+from .checkpoint import Checkpoint
+from .config import D_NORMS, G_NORMS, RESOLUTIONS, UPSAMPLES, TrainConfig, pick_device, recommended_config
+from .data import ImageData, default_data_root, list_images, load_images
 from .distributed import barrier, init_from_env, rank_and_world, shutdown
-from .data import ImageData, default_data_root, load_images, to_uint8
 from .download import DATASETS, DEFAULT_DATASET, ensure_dataset, locate_photos
 from .errors import GanLibError
 from .losses import LOSSES
-from .models import ModelConfig, sample_noise
-from .training import SaveProgress, TrainConfig, Trainer, load_checkpoint, load_generator, pick_device
+from .sampling import generate_images
+from .training import Trainer
 
 
 def read_data(args: argparse.Namespace, resolution: int) -> ImageData:
@@ -39,27 +47,23 @@ def cmd_download(args: argparse.Namespace) -> None:
     print(f"train on it with: python -m gan_lib train --data {paths.images_dir}")
 
 
-def fill_size_defaults(args: argparse.Namespace, device: torch.device) -> None:
-    """Resolution, widths and batch size for the options left out, measured per kind of device
-    (benchmarks/README.md): narrow networks at 32x32 make the best dogs per CPU-minute; on a GPU
-    every size runs at about the same steps per second, so 64x64 with the DCGAN widths comes free."""
-    gpu = device.type == "cuda"
-    sizes = dict(resolution=64, g_width=64, d_width=64, batch_size=128) if gpu else \
-        dict(resolution=32, g_width=32, d_width=32, batch_size=64)
-    for name, value in sizes.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+# `train` options that set a TrainConfig field (or, for model_*, a ModelConfig field) of the same name.
+TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "loss", "lr_g", "lr_d", "d_steps", "diffaugment", "seed",
+                 "log_every", "resolution", "latent_dim", "g_width", "d_width", "g_norm", "d_norm", "upsample")
 
 
 def train_config(args: argparse.Namespace, num_classes: int) -> TrainConfig:
-    model = ModelConfig(resolution=args.resolution, latent_dim=args.latent_dim, g_width=args.g_width,
-                        d_width=args.d_width, g_norm=args.g_norm, d_norm=args.d_norm, upsample=args.upsample,
-                        num_classes=num_classes if args.conditional else 0)
-    steps = args.steps or (1_000_000 if args.minutes else 3000)  # with a time budget, time decides
-    return TrainConfig(model=model, steps=steps, minutes=args.minutes, batch_size=args.batch_size,
-                       loss=args.loss, lr_g=args.lr_g, lr_d=args.lr_d, d_steps=args.d_steps,
-                       ema_decay=args.ema, diffaugment=args.diffaugment, r1_gamma=args.r1, seed=args.seed,
-                       device=args.device, amp=not args.no_amp, log_every=args.log_every)
+    """The recommended recipe for the device, changed by the options given on the command line."""
+    changes = {name: getattr(args, name) for name in TRAIN_OPTIONS if getattr(args, name) is not None}
+    if args.ema is not None:
+        changes["ema_decay"] = args.ema
+    if args.r1 is not None:
+        changes["r1_gamma"] = args.r1
+    if args.no_amp:
+        changes["amp"] = False
+    if args.conditional:
+        changes["num_classes"] = num_classes
+    return recommended_config(pick_device(args.device), **changes)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -76,25 +80,28 @@ def train(args: argparse.Namespace) -> None:
     out = Path(args.out)
     checkpoint = out / "checkpoint.pt"
     if args.resume:
-        state = load_checkpoint(checkpoint)
-        data = read_data(args, state["config"]["model"]["resolution"])
+        ckpt = Checkpoint.load(checkpoint)
+        data = read_data(args, ckpt.config.model.resolution)
         changes = {k: v for k, v in (("steps", args.steps), ("minutes", args.minutes)) if v is not None}
-        trainer = Trainer.resume(checkpoint, data, **changes)
+        trainer = Trainer.resume(ckpt, data, **changes)
         say(f"resuming from step {trainer.step} of {checkpoint}")
     else:
         if checkpoint.exists():
             raise GanLibError(f"{out} already holds a run: add --resume to continue it, or choose another --out")
-        fill_size_defaults(args, pick_device(args.device))
-        data = read_data(args, args.resolution)
-        trainer = Trainer(train_config(args, len(data.class_names)), data)
+        config = train_config(args, 0)  # checks the settings before any photo is read
+        data = read_data(args, config.model.resolution)
+        if args.conditional:
+            config = train_config(args, len(data.class_names))
+        trainer = Trainer(config, data)
     c = trainer.config
+    limits = [f"{c.steps} steps" if c.steps else "", f"{c.minutes:g} min" if c.minutes else ""]
     say(f"{len(data)} images of {len(data.class_names)} classes at {c.model.resolution}px | device "
-          f"{trainer.device} x {world} | loss {c.loss} | {c.steps} steps" + (f" or {c.minutes} min" if c.minutes else ""))
+        f"{trainer.device} x {world} | loss {c.loss} | " + " or ".join(filter(None, limits)))
     if rank != 0:
         trainer.fit(progress=False)
         return
     (out / "config.json").parent.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(trainer.state_dict()["config"], indent=2))
+    (out / "config.json").write_text(json.dumps(c.to_dict(), indent=2))
     saver = SaveProgress(out, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
     trainer.fit(callbacks=[saver])  # the saver writes a final grid and checkpoint, also on Ctrl-C
     if trainer.interrupted:
@@ -104,37 +111,10 @@ def train(args: argparse.Namespace) -> None:
           f"checkpoint {checkpoint}, curves in {out / 'metrics.jsonl'}")
 
 
-@torch.inference_mode()
-def generate_images(checkpoint: Path, n: int, truncation: float | None, seed: int, breed: str | None,
-                    device: torch.device) -> torch.Tensor:
-    """n uint8 images from a checkpoint's (EMA) generator."""
-    state = load_checkpoint(checkpoint)  # read once: the generator and the class names
-    G = load_generator(state, device)
-    cfg = G.cfg
-    rng = torch.Generator().manual_seed(seed)
-    labels = None
-    if cfg.num_classes:
-        names = state["class_names"]
-        if breed is not None:
-            matches = [i for i, name in enumerate(names) if name.lower() == breed.lower()]
-            if not matches:
-                raise GanLibError(f"unknown breed {breed!r}; this checkpoint knows: {', '.join(names)}")
-            labels = torch.full((n,), matches[0])
-        else:
-            labels = torch.arange(n) % cfg.num_classes
-        labels = labels.to(device)
-    out = []
-    for start in range(0, n, 256):
-        z = sample_noise(min(256, n - start), cfg.latent_dim, truncation, generator=rng, device=device)
-        out.append(to_uint8(G(z, None if labels is None else labels[start:start + len(z)]).cpu()))
-    return torch.cat(out)
-
-
 def cmd_sample(args: argparse.Namespace) -> None:
     from .plotting import save_grid
 
-    images = generate_images(Path(args.checkpoint), args.n, args.truncation, args.seed, args.breed,
-                             pick_device(args.device))
+    images = generate_images(args.checkpoint, args.n, args.truncation, args.seed, args.breed, pick_device(args.device))
     out = Path(args.out)
     if args.grid:
         save_grid(images, out)
@@ -147,14 +127,33 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from .metrics import evaluate_cli
+    """Generate (or read) fakes, draw as many real photos, and print the metrics."""
+    from .metrics import evaluate, format_results, get_extractor
 
-    evaluate_cli(args)
+    device = pick_device(args.device)
+    if args.checkpoint:
+        fake = generate_images(args.checkpoint, args.n, seed=args.seed, device=device)
+    else:
+        with Image.open(list_images(args.fakes)[0][0]) as first:
+            resolution = min(RESOLUTIONS, key=lambda r: abs(r - first.width))
+        fake = load_images(args.fakes, resolution, progress=False).images[: args.n]
+    folder, annotations = locate_photos(args.data, args.dataset)
+    real = load_images(folder, fake.shape[-1], annotations=annotations, max_per_class=args.max_per_class).images
+    # a seeded subset, so repeated evaluations hit the cached real features
+    real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(args.seed))[: args.n]]
+    names = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    extractor = get_extractor(args.extractor).to(device) if {"fd", "kid", "mifid"} & set(names) else args.extractor
+    results = evaluate(fake, real, extractor=extractor, metrics=names, seed=args.seed)
+    print(f"{len(fake)} generated vs {len(real)} real images at {fake.shape[-1]}px")
+    print(format_results(results, extractor))
 
 
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -162,7 +161,10 @@ def positive_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """argparse type: a number > 0."""
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
     return value
@@ -177,38 +179,44 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--root", type=Path, help="where datasets go (default: the repository's data/ folder)")
     d.set_defaults(func=cmd_download)
 
-    t = sub.add_parser("train", help="train a GAN; writes sample grids, checkpoints and metrics.jsonl")
+    cpu, gpu = recommended_config("cpu"), recommended_config("cuda")  # the defaults, as help texts
+    t = sub.add_parser("train", help="train a GAN; writes sample grids, checkpoints and metrics.jsonl",
+                       description="Options left out follow the recipe measured best for the device "
+                                   "(gan_lib.config.recommended_config).")
     src = t.add_argument_group("data")
     src.add_argument("--data", help="folder with one sub-folder of images per class (default: $GAN_DATA)")
     src.add_argument("--dataset", choices=sorted(DATASETS), help="a named dataset, downloaded when missing")
-    src.add_argument("--max-per-class", type=int, help="use only the first N images of each class")
+    src.add_argument("--max-per-class", type=positive_int, help="use only the first N images of each class")
     t.add_argument("--out", default="runs/dogs", help="output folder (default: runs/dogs)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    t.add_argument("--resolution", type=int, choices=(32, 64, 128), help="default: 32 on a CPU, 64 on a CUDA GPU")
-    t.add_argument("--steps", type=positive_int, help="generator updates (default 3000, or unlimited with --minutes)")
+    t.add_argument("--resolution", type=int, choices=RESOLUTIONS,
+                   help=f"default: {cpu.model.resolution} on a CPU, {gpu.model.resolution} on a CUDA GPU")
+    t.add_argument("--steps", type=positive_int,
+                   help=f"generator updates (default {cpu.steps}, or no limit with --minutes)")
     t.add_argument("--minutes", type=positive_float, help="total training time of the run (resumed sessions included)")
-    t.add_argument("--batch-size", type=positive_int, help="default: 64 on a CPU, 128 on a CUDA GPU")
-    t.add_argument("--loss", default="nonsaturating", choices=list(LOSSES))
-    t.add_argument("--lr-g", type=float, default=2e-4)
-    t.add_argument("--lr-d", type=float, default=2e-4)
-    t.add_argument("--d-steps", type=int, default=1, help="D updates per G update")
-    t.add_argument("--latent-dim", type=int, default=100)
-    t.add_argument("--g-width", type=int, help="G's last-block channels (DCGAN paper: 64; default: 32 on a CPU, "
-                   "64 on a CUDA GPU)")
-    t.add_argument("--d-width", type=int, help="D's first-block channels (DCGAN paper: 64; default as --g-width)")
-    t.add_argument("--g-norm", default="batch", choices=("batch", "none"))
-    t.add_argument("--d-norm", default="batch", choices=("batch", "spectral", "none"))
-    t.add_argument("--upsample", default="transpose", choices=("transpose", "resize"))
+    t.add_argument("--batch-size", type=positive_int,
+                   help=f"default: {cpu.batch_size} on a CPU, {gpu.batch_size} on a CUDA GPU")
+    t.add_argument("--loss", choices=list(LOSSES), help=f"default: {cpu.loss}")
+    t.add_argument("--lr-g", type=positive_float, help=f"G's learning rate (default {cpu.lr_g})")
+    t.add_argument("--lr-d", type=positive_float, help=f"D's learning rate (default {cpu.lr_d})")
+    t.add_argument("--d-steps", type=positive_int, help=f"D updates per G update (default {cpu.d_steps})")
+    t.add_argument("--latent-dim", type=positive_int, help=f"length of the noise vector (default {cpu.model.latent_dim})")
+    t.add_argument("--g-width", type=positive_int, help=f"G's last-block channels (DCGAN paper: 64; default: "
+                   f"{cpu.model.g_width} on a CPU, {gpu.model.g_width} on a CUDA GPU)")
+    t.add_argument("--d-width", type=positive_int, help="D's first-block channels (DCGAN paper: 64; default as --g-width)")
+    t.add_argument("--g-norm", choices=G_NORMS, help=f"default: {cpu.model.g_norm}")
+    t.add_argument("--d-norm", choices=D_NORMS, help=f"default: {cpu.model.d_norm}")
+    t.add_argument("--upsample", choices=UPSAMPLES, help=f"default: {cpu.model.upsample}")
     t.add_argument("--conditional", action="store_true", help="condition both networks on the breed")
-    t.add_argument("--diffaugment", default="", help="e.g. color,translation,cutout")
-    t.add_argument("--ema", type=float, default=0.999, help="EMA decay of G's weights (0: off)")
-    t.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--diffaugment", help="e.g. color,translation,cutout (default: none)")
+    t.add_argument("--ema", type=float, help=f"EMA decay of G's weights (0: off; default {cpu.ema_decay})")
+    t.add_argument("--r1", type=float, help="R1 penalty weight (default: 0, off)")
+    t.add_argument("--seed", type=int, help=f"default: {cpu.seed}")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast (used on CPUs with AMX)")
-    t.add_argument("--log-every", type=int, default=10)
-    t.add_argument("--sample-every", type=int, default=250, help="write a sample grid every N steps")
-    t.add_argument("--checkpoint-every", type=int, default=500)
+    t.add_argument("--log-every", type=positive_int, help=f"record losses every N steps (default {cpu.log_every})")
+    t.add_argument("--sample-every", type=positive_int, default=250, help="write a sample grid every N steps")
+    t.add_argument("--checkpoint-every", type=positive_int, default=500)
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="generate images from a checkpoint")
@@ -229,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--fakes", help="a folder of generated images")
     e.add_argument("--data", help="real images (default: $GAN_DATA)")
     e.add_argument("--dataset", choices=sorted(DATASETS))
-    e.add_argument("--max-per-class", type=int)
-    e.add_argument("--n", type=int, default=1000, help="how many images of each side to compare")
+    e.add_argument("--max-per-class", type=positive_int)
+    e.add_argument("--n", type=positive_int, default=1000, help="how many images of each side to compare")
     e.add_argument("--metrics", default="fd,kid,swd", help="comma-separated: fd, kid, swd")
     e.add_argument("--extractor", default="efficientnet", choices=("efficientnet", "inception"),
                    help="features for FD/KID: efficientnet (offline) or inception (standard FID; downloads weights)")

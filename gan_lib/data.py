@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from .boxes import annotation_path, read_voc_boxes, square_box
+from .config import RESOLUTIONS, check_choice
 from .errors import GanLibError
+from .files import save_atomically
 
 CACHE_VERSION = 1  # bump when the decoding below changes, so old caches are rebuilt
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -143,16 +144,6 @@ def _cache_key(paths: list[Path], resolution: int, annotations: Path | None) -> 
     return h.hexdigest()[:16]
 
 
-def save_atomically(obj: object, path: Path | str) -> Path:
-    """torch.save to a temporary file, then rename: a crash never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def load_images(folder: Path | str, resolution: int = 32, annotations: Path | str | None = None,
                 max_per_class: int | None = None, cache_dir: Path | str | None = None,
                 progress: bool = True, workers: int | None = None) -> ImageData:
@@ -161,8 +152,7 @@ def load_images(folder: Path | str, resolution: int = 32, annotations: Path | st
     annotations: a Stanford-Dogs style `Annotation/` folder; each dog's box becomes a crop.
     max_per_class: keep only the first N files of each class (quick runs, tests).
     """
-    if resolution not in (32, 64, 128):
-        raise ValueError(f"resolution must be 32, 64 or 128, got {resolution}")
+    check_choice("resolution", resolution, RESOLUTIONS)
     paths, labels, names = list_images(folder)
     if max_per_class is not None:
         seen: dict[int, int] = {}
@@ -180,34 +170,52 @@ def load_images(folder: Path | str, resolution: int = 32, annotations: Path | st
             cached = torch.load(cache_file, weights_only=True)
             return ImageData(cached["images"], cached["labels"], list(cached["class_names"]))
         except Exception:  # a damaged cache is only a cache: rebuild it
-            warnings.warn(f"ignoring unreadable cache {cache_file}; rebuilding it")
+            print(f"note: the image cache {cache_file.name} is unreadable; rebuilding it")
 
-    def decode(i: int) -> list[Tensor] | None:
+    def decode(i: int) -> list[Tensor] | str:
+        """The crops of image i, or why it could not be read."""
         ann = annotation_path(paths[i], annotations) if annotations else None
         try:
             return decode_image(paths[i], resolution, ann if ann and ann.exists() else None)
-        except Exception:  # corrupt, truncated or not an image at all
-            return None
+        except Exception as e:  # corrupt, truncated, not an image at all, or a broken annotation file
+            return unreadable_reason(e, paths[i])
 
     images, out_labels, skipped = [], [], []
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
         results = pool.map(decode, range(len(paths)))
         for i, crops in enumerate(tqdm(results, total=len(paths), desc=f"decoding images at {resolution}px",
                                        disable=not progress, unit="img")):
-            if crops is None:
-                skipped.append(paths[i])
+            if isinstance(crops, str):
+                skipped.append((paths[i], crops))
                 continue
             images.extend(crops)
             out_labels.extend([labels[i]] * len(crops))
     if skipped:
-        examples = ", ".join(p.name for p in skipped[:3])
-        warnings.warn(f"skipped {len(skipped)} unreadable file(s) in {folder} (corrupt, truncated or not "
-                      f"an image), e.g. {examples}")
+        print(skipped_report(skipped, len(paths)))
     if not images:
         raise GanLibError(f"None of the {len(paths)} files in {folder} could be read as an image: {HOW_TO_GET_DATA}.")
     data = ImageData(torch.stack(images), torch.tensor(out_labels, dtype=torch.int64), names)
     save_atomically({"images": data.images, "labels": data.labels, "class_names": names}, cache_file)
     return data
+
+
+def unreadable_reason(error: Exception, path: Path) -> str:
+    """Why a file could not be decoded, in a few plain words."""
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image (or a format Pillow cannot read)"
+    message = " ".join(str(error).replace(str(path), path.name).split())
+    if "truncated" in message.lower():
+        return "truncated or corrupt image data"
+    return message[:100] if isinstance(error, GanLibError) else f"{type(error).__name__}: {message[:80]}"
+
+
+def skipped_report(skipped: list[tuple[Path, str]], total: int, show: int = 5) -> str:
+    """Plain lines naming the files that could not be read (the first few) and why."""
+    lines = [f"note: skipped {len(skipped)} of {total:,} files that are not readable images:"]
+    lines += [f"  {path.parent.name}/{path.name}: {reason}" for path, reason in skipped[:show]]
+    if len(skipped) > show:
+        lines.append(f"  ... and {len(skipped) - show} more")
+    return "\n".join(lines)
 
 
 def to_float(images: Tensor) -> Tensor:
@@ -220,12 +228,16 @@ def to_uint8(images: Tensor) -> Tensor:
     return images.detach().float().add(1.0).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)
 
 
+def flip_where(images: Tensor, mirror: Tensor) -> Tensor:
+    """Mirror the images whose entry in the boolean vector `mirror` is True, left to right."""
+    return torch.where(mirror.view(-1, 1, 1, 1), images.flip(-1), images)  # -1: the width axis
+
+
 def random_flip(images: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Mirror a random half of the batch left-right: a dog facing left is still a dog."""
     where = generator.device if generator is not None else images.device
-    flip = torch.rand(images.shape[0], generator=generator, device=where) < 0.5
-    flip = flip.to(images.device).view(-1, 1, 1, 1)
-    return torch.where(flip, images.flip(-1), images)
+    mirror = torch.rand(images.shape[0], generator=generator, device=where) < 0.5  # one coin per image
+    return flip_where(images, mirror.to(images.device))
 
 
 class Batches:
@@ -269,7 +281,7 @@ class Batches:
         self.position += self.batch_size
         images = to_float(self.images[index])
         if self.flip:  # mirror about half the batch: a dog facing left is still a dog
-            images = torch.where(self._flips_on_device[batch].view(-1, 1, 1, 1), images.flip(-1), images)
+            images = flip_where(images, self._flips_on_device[batch])
         return images, self.labels[index]
 
     def state_dict(self) -> dict:
@@ -281,19 +293,3 @@ class Batches:
         self.generator.set_state(state["generator"])
         self.flips = state["flips"] if "flips" in state else torch.rand(len(self.order), generator=self.generator) < 0.5
         self._to_device()
-
-
-class ImageDataset(torch.utils.data.Dataset):
-    """The same images as a map-style Dataset, for code that wants torch.utils.data.DataLoader."""
-
-    def __init__(self, data: ImageData, flip: bool = True) -> None:
-        self.data, self.flip = data, flip
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
-        image = to_float(self.data.images[i])
-        if self.flip and torch.rand(()) < 0.5:
-            image = image.flip(-1)
-        return image, self.data.labels[i]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from gan_lib.errors import GanLibError
+from .boxes import annotations_beside
+from .errors import GanLibError
 
 BASE_URL_ENV = "GAN_DOWNLOAD_URL"  # replaces a dataset's base URL (a mirror, or a test server)
 TIMEOUT_S = 30.0  # per socket operation, not for the whole download
@@ -365,7 +366,7 @@ def locate_photos(data: str | os.PathLike | None = None, dataset: str | None = N
     folder = data or (os.environ.get("GAN_DATA") if not dataset else None)
     if folder:
         folder = Path(folder).expanduser()
-        annotations = folder.parent / "Annotation"  # a Stanford Dogs Images/ folder brings its boxes
+        annotations = annotations_beside(folder)  # a Stanford Dogs Images/ folder brings its boxes
         return folder, annotations if folder.name == "Images" and annotations.is_dir() else None
     if root is None:
         from .data import default_data_root

@@ -2,16 +2,19 @@
 
 Notation: r = D(x) logits on real images, f = D(G(z)) logits on generated images,
 sigma = sigmoid, softplus(t) = log(1 + e^t). Every loss is averaged over the batch.
-The discriminator minimises `d_loss(r, f)`; the generator minimises `g_loss(f, r)`.
+The discriminator minimises `d_loss(r, f)` (plus `penalty(...)` where the loss has a regulariser);
+the generator minimises `g_loss(f, r)`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .errors import GanLibError
 
 
 def bce_d_loss(r: Tensor, f: Tensor) -> Tensor:
@@ -58,7 +61,7 @@ def ralsgan_d_loss(r: Tensor, f: Tensor) -> Tensor:
 def ralsgan_g_loss(f: Tensor, r: Tensor | None = None) -> Tensor:
     """RaLSGAN generator loss: (f - mean r - 1)^2 + (r - mean f + 1)^2, halved; needs real logits r."""
     if r is None:
-        raise ValueError("the relativistic loss needs the real logits r in the generator step")
+        raise GanLibError("the relativistic loss needs the real logits r in the generator step")
     return 0.5 * (((f - r.mean() - 1) ** 2).mean() + ((r - f.mean() + 1) ** 2).mean())
 
 
@@ -81,21 +84,34 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
-    """R1 (Mescheder 2018): 1/2 ||grad_x D(x)||^2 on real images (`real` must require grad)."""
-    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
+    """R1 (Mescheder 2018): 1/2 ||grad_x D(x)||^2 on real images."""
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
     return 0.5 * grad.flatten(1).pow(2).sum(dim=1).mean()
 
 
 @dataclass(frozen=True)
 class GanLoss:
-    """A named pair of discriminator and generator losses."""
+    """A named pair of discriminator and generator losses, and the regularisers D's loss carries."""
 
     name: str
     d_loss: Callable[[Tensor, Tensor], Tensor]
     g_loss: Callable[..., Tensor]
     needs_real_in_g: bool = False  # relativistic losses compare fakes with reals in the G step too
-    gradient_penalty: bool = False  # WGAN-GP adds `gradient_penalty` to the critic loss
+    gp_weight: float = 0.0  # weight of WGAN-GP's gradient penalty (set for "wgan-gp")
+    r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off)
+
+    def penalty(self, D: Callable[..., Tensor], real: Tensor, fake: Tensor,
+                labels: Tensor | None = None) -> Tensor | float:
+        """What this loss adds to D's loss besides the verdicts: 0 for the plain losses,
+        the gradient penalty for WGAN-GP, R1 when r1_gamma > 0."""
+        total: Tensor | float = 0.0
+        if self.gp_weight > 0:
+            total = total + self.gp_weight * gradient_penalty(lambda x: D(x, labels), real, fake)
+        if self.r1_gamma > 0:
+            total = total + self.r1_gamma * r1_penalty(lambda x: D(x, labels), real)
+        return total
 
 
 LOSSES: dict[str, GanLoss] = {
@@ -104,13 +120,17 @@ LOSSES: dict[str, GanLoss] = {
     "lsgan": GanLoss("lsgan", lsgan_d_loss, lsgan_g_loss),
     "hinge": GanLoss("hinge", hinge_d_loss, hinge_g_loss),
     "ralsgan": GanLoss("ralsgan", ralsgan_d_loss, ralsgan_g_loss, needs_real_in_g=True),
-    "wgan-gp": GanLoss("wgan-gp", wgan_d_loss, wgan_g_loss, gradient_penalty=True),
+    "wgan-gp": GanLoss("wgan-gp", wgan_d_loss, wgan_g_loss, gp_weight=10.0),
 }
+NONSATURATING = LOSSES["nonsaturating"]  # the default of the two training steps
 
 
-def get_loss(name: str) -> GanLoss:
-    """Look a loss up by name, with a helpful error listing the valid names."""
+def get_loss(name: str, r1_gamma: float = 0.0, gp_weight: float | None = None) -> GanLoss:
+    """Look a loss up by name (a helpful error lists the valid names), with its regulariser weights."""
     try:
-        return LOSSES[name]
+        loss = LOSSES[name]
     except KeyError:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
+        raise GanLibError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
+    if gp_weight is not None and loss.gp_weight > 0:
+        loss = replace(loss, gp_weight=gp_weight)
+    return replace(loss, r1_gamma=r1_gamma) if r1_gamma else loss

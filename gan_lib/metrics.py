@@ -11,7 +11,6 @@ the number) and `num_features`. Two are provided:
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import math
@@ -22,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from gan_lib.data import default_data_root, save_atomically
-from gan_lib.download import download_file
-from gan_lib.errors import GanLibError
+from .data import default_data_root
+from .download import download_file
+from .errors import GanLibError
+from .files import save_atomically
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the file torch-fidelity/torchmetrics load
 DEFAULT_WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0"
@@ -530,28 +529,3 @@ def format_results(results: dict[str, float], extractor: Extractor = "efficientn
         levels = ", ".join(f"{k[4:]}px {v:.1f}" for k, v in results.items() if k.startswith("swd_"))
         lines.append(f"SWD x1e3 (7x7 Laplacian patches): {results['swd']:.1f} ({levels})")
     return "\n".join(lines)
-
-
-def evaluate_cli(args: argparse.Namespace) -> None:
-    """The CLI's `evaluate` command: generate (or read) fakes, sample as many real photos, print the metrics."""
-    from gan_lib.cli import generate_images
-    from gan_lib.download import locate_photos
-    from gan_lib.data import list_images, load_images
-    from gan_lib.training import pick_device
-
-    device = pick_device(args.device)
-    if args.checkpoint:
-        fake = generate_images(Path(args.checkpoint), args.n, None, args.seed, None, device).cpu()
-    else:
-        with Image.open(list_images(args.fakes)[0][0]) as first:
-            resolution = min((32, 64, 128), key=lambda r: abs(r - first.width))
-        fake = load_images(args.fakes, resolution, progress=False).images[: args.n]
-    folder, annotations = locate_photos(args.data, args.dataset)
-    real = load_images(folder, fake.shape[-1], annotations=annotations, max_per_class=args.max_per_class).images
-    # a seeded subset, so repeated evaluations hit the cached real features
-    real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(args.seed))[: args.n]]
-    names = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    extractor = get_extractor(args.extractor).to(device) if {"fd", "kid", "mifid"} & set(names) else args.extractor
-    results = evaluate(fake, real, extractor=extractor, metrics=names, seed=args.seed)
-    print(f"{len(fake)} generated vs {len(real)} real images at {fake.shape[-1]}px")
-    print(format_results(results, extractor))

@@ -9,47 +9,13 @@ breed embedding to its input and the discriminator uses a projection (Miyato & K
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
-RESOLUTIONS = (32, 64, 128)
-NORMS = ("batch", "spectral", "none")
-UPSAMPLES = ("transpose", "resize")
-
-
-@dataclass
-class ModelConfig:
-    """Architecture settings shared by the generator and discriminator."""
-
-    resolution: int = 32
-    latent_dim: int = 100
-    g_width: int = 64  # channels of the last upsampling block; earlier blocks double it
-    d_width: int = 64  # channels of the first conv block; later blocks double it
-    g_norm: str = "batch"  # "batch" or "none"
-    d_norm: str = "batch"  # "batch", "spectral" or "none"
-    upsample: str = "transpose"  # "transpose" (ConvTranspose2d) or "resize" (nearest x2 + conv)
-    num_classes: int = 0  # > 0: condition both networks on a class label (e.g. dog breed)
-
-    def __post_init__(self) -> None:
-        if self.resolution not in RESOLUTIONS:
-            raise ValueError(f"resolution must be one of {RESOLUTIONS}, got {self.resolution}")
-        if self.g_norm not in ("batch", "none"):
-            raise ValueError(f"g_norm must be 'batch' or 'none', got {self.g_norm!r}")
-        if self.d_norm not in NORMS:
-            raise ValueError(f"d_norm must be one of {NORMS}, got {self.d_norm!r}")
-        if self.upsample not in UPSAMPLES:
-            raise ValueError(f"upsample must be one of {UPSAMPLES}, got {self.upsample!r}")
-
-    @property
-    def num_blocks(self) -> int:
-        """Number of x2 resolution changes between 4x4 and the output resolution."""
-        return int(math.log2(self.resolution // 4))
-
+from .config import ModelConfig
+from .errors import GanLibError
 
 def init_dcgan_weights(model: nn.Module) -> None:
     """DCGAN init (Radford et al. 2016): conv/linear weights ~ N(0, 0.02), norm scales ~ N(1, 0.02)."""
@@ -99,7 +65,7 @@ class Generator(nn.Module):
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         if self.embed is not None:
             if labels is None:
-                raise ValueError("this generator is class-conditional: pass labels")
+                raise GanLibError("this generator is class-conditional: pass labels (one breed index per noise vector)")
             z = torch.cat([z, self.embed(labels)], dim=1)
         x = self.reshape(self.project(z))
         return self.blocks(self.stem(x))
@@ -132,7 +98,7 @@ class Discriminator(nn.Module):
         logit = self.classify(h).squeeze(1)
         if self.embed is not None:
             if labels is None:
-                raise ValueError("this discriminator is class-conditional: pass labels")
+                raise GanLibError("this discriminator is class-conditional: pass labels (one breed index per image)")
             # Projection: reward features that agree with the embedding of the claimed class.
             logit = logit + (self.embed(labels) * h).sum(dim=1)
         return logit
@@ -144,7 +110,7 @@ def sample_noise(n: int, latent_dim: int, truncation: float | None = None,
     z = torch.randn(n, latent_dim, generator=generator, device=generator.device if generator is not None else device)
     if truncation is not None:
         if truncation <= 0:
-            raise ValueError("truncation must be > 0")
+            raise GanLibError(f"truncation must be greater than 0, got {truncation}")
         mask = z.abs() > truncation
         while mask.any():
             z[mask] = torch.randn(int(mask.sum()), generator=generator, device=z.device)

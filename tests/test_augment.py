@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from gan_lib.errors import GanLibError
 from gan_lib.augment import color, cutout, diff_augment, translation
 
 
@@ -53,5 +54,5 @@ def test_gradients_flow_through_augmentation():
 
 
 def test_unknown_policy():
-    with pytest.raises(ValueError, match="policy"):
+    with pytest.raises(GanLibError, match="policy"):
         diff_augment(batch(), "rotate")

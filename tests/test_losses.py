@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from gan_lib.errors import GanLibError
 from gan_lib.losses import LOSSES, get_loss, gradient_penalty, r1_penalty
 
 R = [2.0, -1.0]  # real logits
@@ -54,7 +55,7 @@ def test_nonsaturating_gives_strong_gradient_when_d_rejects_fakes():
 
 
 def test_relativistic_generator_needs_real_logits():
-    with pytest.raises(ValueError, match="real logits"):
+    with pytest.raises(GanLibError, match="real logits"):
         get_loss("ralsgan").g_loss(torch.zeros(2))
 
 
@@ -68,11 +69,20 @@ def test_gradient_penalty_of_a_linear_critic():
 
 def test_r1_penalty_of_a_linear_critic():
     w = torch.tensor([3.0, 4.0]).view(1, 2, 1, 1)
-    real = torch.randn(4, 2, 1, 1, requires_grad=True)
-    logits = (real * w).flatten(1).sum(1)
-    assert r1_penalty(logits, real).item() == pytest.approx(0.5 * 25.0)
+    critic = lambda x: (x * w).flatten(1).sum(1)  # noqa: E731  gradient is w everywhere
+    assert r1_penalty(critic, torch.randn(4, 2, 1, 1)).item() == pytest.approx(0.5 * 25.0)
+
+
+def test_penalties_belong_to_the_loss():
+    w = torch.tensor([3.0, 4.0]).view(1, 2, 1, 1)
+    critic = lambda x, labels=None: (x * w).flatten(1).sum(1)  # noqa: E731
+    real, fake = torch.randn(4, 2, 1, 1), torch.randn(4, 2, 1, 1)
+    assert get_loss("nonsaturating").penalty(critic, real, fake) == 0  # the plain losses add nothing
+    assert get_loss("hinge", r1_gamma=2.0).penalty(critic, real, fake).item() == pytest.approx(2.0 * 12.5)
+    assert get_loss("wgan-gp").penalty(critic, real, fake).item() == pytest.approx(10.0 * 16.0)  # (5 - 1)^2
+    assert get_loss("wgan-gp", gp_weight=1.0).penalty(critic, real, fake).item() == pytest.approx(16.0)
 
 
 def test_unknown_loss_lists_the_choices():
-    with pytest.raises(ValueError, match="hinge"):
+    with pytest.raises(GanLibError, match="hinge"):
         get_loss("vanilla")

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from gan_lib.errors import GanLibError
 from gan_lib.models import (Discriminator, Generator, ModelConfig, count_parameters, init_dcgan_weights,
                             sample_noise, summary)
 
@@ -36,9 +37,9 @@ def test_channels_last_gives_same_output():
 
 def test_conditional_models_need_labels():
     cfg = small(num_classes=3)
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(GanLibError, match="labels"):
         Generator(cfg)(sample_noise(2, cfg.latent_dim))
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(GanLibError, match="labels"):
         Discriminator(cfg)(torch.zeros(2, 3, 32, 32))
 
 
@@ -53,7 +54,7 @@ def test_class_label_changes_the_output():
 @pytest.mark.parametrize("bad", [dict(resolution=48), dict(d_norm="layer"), dict(g_norm="spectral"),
                                  dict(upsample="pixelshuffle")])
 def test_invalid_config_is_rejected(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(GanLibError, match="must be one of"):
         ModelConfig(**bad)
 
 
@@ -97,7 +98,7 @@ def test_sample_noise_seeded_and_truncated():
     t = sample_noise(500, 16, truncation=0.5, generator=torch.Generator().manual_seed(3))
     assert t.abs().max() <= 0.5
     assert t.std() > 0.2  # redrawn, not clamped to a constant
-    with pytest.raises(ValueError):
+    with pytest.raises(GanLibError, match="truncation"):
         sample_noise(2, 4, truncation=0)
 
 

@@ -13,20 +13,17 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
+from gan_lib.callbacks import LiveDashboard, SnapshotRecorder, has_notebook_frontend
 from gan_lib.errors import GanLibError
 from gan_lib.plotting import (
-    LiveDashboard,
     NotebookFigure,
-    SnapshotRecorder,
     animation_strip,
-    ema,
-    has_notebook_frontend,
     image_grid,
     plot_history,
-    plot_metric_curve,
     save_gif,
     save_grid,
     show_images,
+    smooth,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -37,7 +34,9 @@ class FakeTrainer:
 
     def __init__(self, steps: int = 10) -> None:
         self.step = 0
-        self.config = SimpleNamespace(steps=steps)
+        self.seconds = 0.0
+        self.stop_reason = None
+        self.config = SimpleNamespace(steps=steps, minutes=None)
         self.history: list[dict[str, float]] = []
         self.samples = torch.full((4, 3, 8, 8), -1.0)
         self.stop_calls = 0
@@ -51,6 +50,7 @@ class FakeTrainer:
     def advance(self, n: int = 1) -> None:
         for _ in range(n):
             self.step += 1
+            self.seconds += 0.5
             record = {"step": self.step, "loss_d": 1 / self.step, "loss_g": 2.0, "d_real": 0.7, "d_fake": 0.3}
             self.history.append(record)
 
@@ -108,13 +108,13 @@ def test_show_images_hides_axes_and_sets_title():
 # ---- curves --------------------------------------------------------------------------------
 
 
-def test_ema_is_identity_without_smoothing_and_debiased_with_it():
-    assert ema([1.0, 5.0, 2.0], 0.0) == [1.0, 5.0, 2.0]
-    assert ema([3.0, 3.0, 3.0], 0.9) == pytest.approx([3.0, 3.0, 3.0])  # no pull towards 0
+def test_smooth_is_identity_without_smoothing_and_debiased_with_it():
+    assert smooth([1.0, 5.0, 2.0], 0.0) == [1.0, 5.0, 2.0]
+    assert smooth([3.0, 3.0, 3.0], 0.9) == pytest.approx([3.0, 3.0, 3.0])  # no pull towards 0
     noisy = [0.0, 1.0] * 20
-    assert np.std(ema(noisy, 0.8)[10:]) < 0.5 * np.std(noisy)
+    assert np.std(smooth(noisy, 0.8)[10:]) < 0.5 * np.std(noisy)
     with pytest.raises(GanLibError):
-        ema([1.0], 1.0)
+        smooth([1.0], 1.0)
 
 
 def test_plot_history_handles_partial_records():
@@ -142,17 +142,6 @@ def test_plot_history_smoothing_adds_faint_raw_lines_and_reuses_figure():
     assert stacked.axes[0].get_subplotspec().get_geometry()[:2] == (2, 1)
 
 
-def test_plot_metric_curve_plots_and_overlays_and_explains_missing_key():
-    records = [{"step": 100, "fid": 250.0}, {"step": 150}, {"step": 200, "fid": 180.0}]
-    fig = plot_metric_curve(records, "fid")
-    (ax,) = fig.axes
-    assert list(ax.lines[0].get_ydata()) == [250.0, 180.0]
-    plot_metric_curve([{"step": 100, "fid": 300.0}], "fid", ax=ax, label="other run")
-    assert len(ax.lines) == 2
-    with pytest.raises(GanLibError, match="swd"):
-        plot_metric_curve(records, "swd")
-
-
 def test_notebook_figure_has_png_repr():
     fig = NotebookFigure(figsize=(2, 2))
     fig.subplots().plot([0, 1])
@@ -178,7 +167,7 @@ def test_dashboard_widget_mode_updates_images_in_place(monkeypatch: pytest.Monke
     run_steps(dashboard, trainer, 1)  # step 3: render step
     assert dashboard.samples_image.value == dashboard.samples_png != first_samples
     assert dashboard.curves_image.value != first_curves
-    assert dashboard.progress.value == 3 and "step 3/10" in dashboard.label.value
+    assert dashboard.progress.value == pytest.approx(0.3) and "step 3/10" in dashboard.label.value
     assert shown == [dashboard.box]  # displayed once, then updated in place
 
 
@@ -190,6 +179,34 @@ def test_dashboard_stop_button_requests_stop_and_finish_marks_early_stop(monkeyp
     assert trainer.stop_calls == 1 and dashboard.stop_button.disabled
     dashboard.finish(trainer)
     assert dashboard.progress.bar_style == "warning" and dashboard.stop_button.description == "Stopped"
+
+
+def test_dashboard_follows_the_time_budget_and_shows_its_end_as_success(monkeypatch):
+    monkeypatch.setattr(IPython.display, "display", lambda *objs: None)
+    trainer, dashboard = FakeTrainer(steps=None), LiveDashboard(every=5, mode="widget")
+    trainer.config.minutes = 0.1  # 6 s; FakeTrainer trains half a second per step
+    run_steps(dashboard, trainer, 5)
+    assert dashboard.progress.value == pytest.approx(2.5 / 6)
+    assert "step 5 | 2s of 6s | 2.0 steps/s | 3s left" in dashboard.label.value
+    trainer.stop_reason = "time"
+    dashboard.finish(trainer)
+    assert dashboard.progress.value == 1.0 and dashboard.progress.bar_style == "success"
+    assert dashboard.stop_button.description == "Done" and "time budget reached" in dashboard.label.value
+
+
+def test_progress_bar_is_time_based_and_full_at_a_normal_end(capsys):
+    from gan_lib.callbacks import ProgressBar, training_progress
+
+    trainer, bar = FakeTrainer(steps=1000), ProgressBar(every=1)
+    trainer.config.minutes = 1.0
+    for _ in range(12):
+        trainer.advance()
+        bar(trainer)
+    assert training_progress(trainer) == (pytest.approx(0.1), "step 12 | 6s of 1m00s | 2.0 steps/s | 54s left")
+    assert bar._bar.n == 100  # thousandths of the run
+    trainer.stop_reason = "time"
+    bar.finish(trainer)
+    assert "100%" in capsys.readouterr().err
 
 
 def test_dashboard_text_mode_prints_status_and_saves_pngs(tmp_path: Path, capsys):
