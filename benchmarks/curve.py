@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import matplotlib
@@ -74,8 +74,9 @@ def main() -> None:
 
     train, _ = split(load_images(args.data, args.resolution, progress=False))
     _, held32 = split(load_images(args.data, 32, progress=False))
-    config = recommended_config("cpu", resolution=args.resolution, g_width=args.width, d_width=args.width,
-                                batch_size=args.batch_size, diffaugment=args.diffaugment, device=str(device))
+    config = replace(recommended_config("cpu", resolution=args.resolution, g_width=args.width, d_width=args.width,
+                                        batch_size=args.batch_size, diffaugment=args.diffaugment),
+                     device=str(device))  # the CPU recipe with these sizes, on `device`
     trainer = Trainer(config, train)
     if device.type == "cuda":
         get_extractor("efficientnet").to(device)  # the cached extractor, so scoring takes seconds

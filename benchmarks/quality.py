@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -100,7 +100,7 @@ def main() -> None:
     report["reference DCGAN tutorial (64px)"] = {"steps": ref_steps, **score("reference", fakes, held32.images,
                                                                               train32.images, out)}
 
-    config = recommended_config("cpu", minutes=args.minutes, device=str(device))  # the CPU recipe, on `device`
+    config = replace(recommended_config("cpu", minutes=args.minutes), device=str(device))  # the CPU recipe, on `device`
     trainer = Trainer(config, train32)
     trainer.fit(progress=False)
     fakes = to_uint8(trainer.sample(z))

@@ -13,7 +13,9 @@ from typing import Any
 
 import torch
 
+from .augment import check_policy
 from .errors import GanLibError
+from .losses import LOSSES
 
 RESOLUTIONS = (32, 64, 128)  # image sizes the networks are built for (4x4 doubled 3, 4 or 5 times)
 G_NORMS = ("batch", "none")
@@ -95,6 +97,11 @@ class TrainConfig:
             raise GanLibError(f"minutes must be greater than 0, got {self.minutes}")
         if not 0 <= self.ema_decay < 1:
             raise GanLibError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        check_choice("loss", self.loss, tuple(LOSSES))
+        check_policy(self.diffaugment)
+        if self.loss == "wgan-gp" and self.model.d_norm == "batch":
+            raise GanLibError("WGAN-GP needs a discriminator without BatchNorm (its penalty is per image): "
+                              "add --d-norm none or --d-norm spectral")
 
     def to_dict(self) -> dict:
         """Plain data (for config.json and checkpoints)."""

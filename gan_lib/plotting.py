@@ -105,11 +105,11 @@ class NotebookFigure(Figure):
         super().__init__(*args, **kwargs)
         FigureCanvasAgg(self)  # attaches itself as self.canvas (pyplot replaces it when it manages the figure)
 
-    def _repr_png_(self) -> bytes:
-        png = figure_png(self)
-        if "matplotlib.pyplot" in sys.modules:  # shown as the cell's value: pyplot must not show it again
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        # Shown as a cell's value: taken out of pyplot first, so the notebook does not show it a second time.
+        if "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close(self)
-        return png
+        return {"image/png": figure_png(self), "text/plain": f"<figure, {len(self.axes)} axes>"}
 
 
 def new_figure(**kwargs: Any) -> NotebookFigure:
@@ -275,12 +275,15 @@ def show_breeds(images: torch.Tensor, labels: torch.Tensor, class_names: Sequenc
 def show_crops(image: Image.Image, boxes: Sequence[tuple[int, int, int, int]],
                squares: Sequence[tuple[int, int, int, int]]) -> Figure:
     """A photo with its dog boxes (red) and the square crops taken around them (green), then the crops."""
-    fig = new_figure(figsize=(3 * (1 + len(squares)), 3), layout="constrained")
+    fig = new_figure(figsize=(3.4 * (1 + len(squares)), 3.4), layout="constrained")
     axes = fig.subplots(1, 1 + len(squares), squeeze=False)[0]
     axes[0].imshow(image)
-    for (x0, y0, x1, y1), color in [(b, "red") for b in boxes] + [(s, "lime") for s in squares]:
-        axes[0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=2))
-    axes[0].set_title("photo, boxes")
+    outlines = [(b, "red", "dog's bounding box") for b in boxes] + [(s, "lime", "square crop") for s in squares]
+    for i, ((x0, y0, x1, y1), color, label) in enumerate(outlines):
+        first_of_kind = all(other[2] != label for other in outlines[:i])  # one legend entry per kind
+        axes[0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=2,
+                                    label=label if first_of_kind else None))
+    axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
     for ax, square in zip(axes[1:], squares):
         ax.imshow(image.crop(square))
         ax.set_title("square crop")

@@ -52,3 +52,15 @@ def generate_images(checkpoint: Path | str | Checkpoint, n: int, truncation: flo
     labels = breed_labels(ckpt.class_names, n, breed) if G.cfg.num_classes else None
     z = sample_noise(n, G.cfg.latent_dim, truncation, generator=torch.Generator().manual_seed(seed))
     return to_uint8(generate(G, z, labels))
+
+
+def slerp(z1: Tensor, z2: Tensor, steps: int) -> Tensor:
+    """`steps` points on the arc from z1 to z2 (both included), as (steps, latent_dim): spherical
+    interpolation. Unlike a straight line, whose middle is shorter than any noise vector G was
+    trained on, it keeps the vectors about as long as z1 and z2."""
+    z1, z2 = z1.reshape(-1).float(), z2.reshape(-1).float()
+    t = torch.linspace(0, 1, steps, device=z1.device).view(-1, 1)
+    omega = torch.arccos(torch.dot(z1 / z1.norm(), z2 / z2.norm()).clamp(-1.0, 1.0))  # the angle between them
+    if omega < 1e-4:  # (nearly) the same direction: the arc is a straight line
+        return (1 - t) * z1 + t * z2
+    return (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)

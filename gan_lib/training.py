@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from .augment import Augmented
+from .callbacks import ProgressBar, shows_progress
 from .checkpoint import Checkpoint
 from .config import TrainConfig, pick_device
 from .data import Batches, ImageData
@@ -209,9 +210,6 @@ class Trainer:
         if data.resolution != c.model.resolution:
             raise GanLibError(f"the images are {data.resolution}px but the model is for {c.model.resolution}px: "
                               f"load the images at {c.model.resolution}px")
-        if c.loss == "wgan-gp" and c.model.d_norm == "batch":
-            raise GanLibError("WGAN-GP needs a discriminator without BatchNorm (its penalty is per image): "
-                              "add --d-norm none or --d-norm spectral")
         if rank_and_world()[1] > 1 and (c.loss == "wgan-gp" or c.r1_gamma > 0):
             raise GanLibError("gradient penalties (wgan-gp, --r1) are not supported with several processes")
 
@@ -281,8 +279,6 @@ class Trainer:
 
     def _run(self, callbacks: list[Callback] | None, progress: bool) -> Iterator[None]:
         """Train until `_finished`, calling the callbacks after every step; yields after each step."""
-        from .callbacks import ProgressBar, shows_progress
-
         callbacks = list(callbacks or [])
         if progress and not any(shows_progress(cb) for cb in callbacks):
             callbacks.insert(0, ProgressBar())

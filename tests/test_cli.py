@@ -122,3 +122,31 @@ def test_conditional_samples_of_one_breed(tiny_folder, tmp_path, capsys):
     assert Image.open(grid).size[0] > 0
     assert main(["sample", str(run_dir / "checkpoint.pt"), "--breed", "poodle", "--out", str(grid)]) == 2
     assert "unknown breed 'poodle'; this checkpoint knows: cats, dogs" in capsys.readouterr().err
+
+
+def test_time_budget_shows_time_based_progress(tiny_folder, tmp_path):
+    import os
+
+    env = {**os.environ, "GAN_HOME": str(tmp_path / "home")}
+    r = run("train", "--data", str(tiny_folder), "--out", str(tmp_path / "run"), "--minutes", "0.02",
+            "--batch-size", "8", "--g-width", "8", "--d-width", "8", "--device", "cpu", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "1000000" not in r.stderr + r.stdout and "1,000,000" not in r.stderr + r.stdout
+    assert "| 0.02 min" in r.stdout  # no step limit announced
+    final = r.stderr.replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith("training 100%") and " of 1s" in final, final  # a normal end fills the bar
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--diffaugment", "colour"], "unknown DiffAugment policy 'colour'; choose from color, translation, cutout"),
+    (["--ema", "1.5"], "ema_decay must be in [0, 1)"),
+    (["--loss", "wgan-gp"], "WGAN-GP needs a discriminator without BatchNorm"),
+    (["--batch-size", "64"], "only 12 images for a batch size of 64"),
+])
+def test_bad_settings_are_one_line_errors(tiny_folder, tmp_path, capsys, option, message):
+    argv = ["train", "--data", str(tiny_folder), "--out", str(tmp_path / "run"), "--steps", "1", "--device", "cpu",
+            "--batch-size", "8", *option]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    last = err.replace("\r", "\n").strip().splitlines()[-1]  # after the decoding progress bar, if any
+    assert last.startswith("error: ") and message in last and "Traceback" not in err

@@ -145,7 +145,7 @@ def test_plot_history_smoothing_adds_faint_raw_lines_and_reuses_figure():
 def test_notebook_figure_has_png_repr():
     fig = NotebookFigure(figsize=(2, 2))
     fig.subplots().plot([0, 1])
-    assert fig._repr_png_().startswith(PNG_MAGIC)
+    assert fig._repr_mimebundle_()["image/png"].startswith(PNG_MAGIC)
 
 
 # ---- live dashboard ------------------------------------------------------------------------
@@ -270,3 +270,28 @@ def test_snapshot_recorder_keeps_uint8_frames_and_thins_long_runs():
     assert recorder.steps[0] == 1 and recorder.steps[-1] == 200 and recorder.steps == sorted(recorder.steps)
     assert recorder.every > 10  # recording slowed down as frames were thinned
     assert recorder.frames[-1].shape == (4, 3, 8, 8)
+
+
+def test_crop_demo_has_a_legend_for_both_outlines():
+    from gan_lib.plotting import show_crops
+
+    photo = Image.new("RGB", (120, 80), "white")
+    fig = show_crops(photo, [(10, 20, 50, 70), (60, 10, 90, 40)], [(5, 20, 55, 70), (50, 0, 90, 40)])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["dog's bounding box", "square crop"]  # one entry per kind, not per outline
+    assert [ax.get_title() for ax in fig.axes[1:]] == ["square crop", "square crop"]
+
+
+def test_figures_show_once_whether_last_value_or_plt_show(tmp_path):
+    """In a real kernel: `plot_history(...); plt.show()`, `plot_history(...)` as the cell's value, and a
+    figure assigned to a name each show exactly one picture."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["from gan_lib.plotting import plot_history\nimport matplotlib.pyplot as plt\n"
+             "h = [{'step': i, 'loss_d': 1.0, 'loss_g': 2.0, 'd_real': 0.6, 'd_fake': 0.4} for i in range(5)]",
+             "plot_history(h); plt.show()", "plot_history(h)", "fig = plot_history(h)"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    pictures = [sum("image/png" in out.get("data", {}) for out in cell.outputs) for cell in nb.cells]
+    assert pictures == [0, 1, 1, 1]

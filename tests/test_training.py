@@ -315,3 +315,14 @@ def test_judge_measures_d_as_trained_and_leaves_its_statistics_alone():
     assert not D.training
     assert p_real.shape == (16,) and p_real.min() > 0.9 and p_fake.max() < 0.1  # D won, as its steps said
     assert all(torch.equal(v, D.state_dict()[k]) for k, v in buffers.items())
+
+
+def test_fit_returns_the_trainer_with_a_one_line_summary(tiny_folder, tmp_path):
+    """A notebook cell ending in `await trainer.fit_async(...)` shows one line, not thousands of records."""
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=3, log_every=1), data)
+    assert trainer.fit(progress=False) is trainer
+    assert repr(trainer).startswith("Trainer(step=3, ") and repr(trainer).endswith("stopped by: steps)")
+    assert len(trainer.history) == 3 and "\n" not in repr(trainer)
