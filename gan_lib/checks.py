@@ -52,6 +52,15 @@ _ERROR_HINTS = {
                                     "nn.Flatten() keeps whatever batch size comes in.",
     "backward through the graph a second time": "every step needs its own forward pass: don't reuse images or "
                                                 "logits computed in another step.",
+    "modified by an inplace operation": "an optimiser step changed weights that a later backward() still needed: "
+                                        "add up the whole loss, call backward() once, then step once.",
+    "must be the same as input size": "the labels must have the logits' shape: make them with "
+                                      "torch.ones_like(logits) / torch.zeros_like(logits).",
+    "that is different to the input size": "the labels must have the logits' shape: make them with "
+                                           "torch.ones_like(logits) / torch.zeros_like(logits).",
+    "can't be cast to the desired output type Long": "the labels must be floats: torch.ones_like(logits), "
+                                                     "not integer labels (dtype=torch.long).",
+    "running_mean should contain": "each BatchNorm2d(n) needs n = the number of channels of the layer just before it.",
 }
 _STUB_HINT = "write your answer where it says YOUR CODE HERE, run that cell, then run this check again."
 
@@ -66,17 +75,17 @@ def _name(answer: Any) -> str:
 def _run(fn: Callable, *args: Any, hints: dict[str, str] | None = None) -> Any:
     """Call the student's code, turning stubs and exceptions into messages (never a traceback).
 
-    hints: extra {text in the error message: hint} for mistakes typical of this exercise.
+    hints: extra {text in the error message: hint} for mistakes typical of this exercise (tried first).
     """
     try:
         out = fn(*args)
     except NotImplementedError:
         raise _NotAnswered(f"{_name(fn)} raised NotImplementedError") from None
     except Exception as e:  # anything the student's code raises becomes a hint, not a crash
-        message = (str(e).strip().splitlines() or [""])[0][:300].rstrip(".")
-        known = {**_ERROR_HINTS, **(hints or {})}
-        hint = next((h for text, h in known.items() if text in str(e)), "run your code on a small example "
-                                                                           "and read the error.")
+        # The first line, without PyTorch's own "Hint: ..." (ours follows).
+        message = (str(e).strip().splitlines() or [""])[0].split(" Hint:")[0][:300].rstrip(".")
+        known = [*(hints or {}).items(), *_ERROR_HINTS.items()]
+        hint = next((h for text, h in known if text in str(e)), "run your code on a small example and read the error.")
         raise _NotYet(f"{_name(fn)} raised {type(e).__name__}: {message}.", hint) from None
     if out is None:
         raise _NotAnswered(f"{_name(fn)} returned None")
@@ -202,12 +211,21 @@ def _bce_mistakes(r: list[float], f: list[float]) -> tuple[float, list[tuple[flo
         (real_term, "only the real images are in your loss: add the fake term, BCE(fake_logits, zeros)."),
         (fake_term, "only the fake images are in your loss: add the real term, BCE(real_logits, ones)."),
         (_mean([-math.log(1 - _sigmoid(x)) for x in r]) + _mean([-math.log(_sigmoid(x)) for x in f]),
-         "the labels are swapped: real images get label 1 (torch.ones_like), fakes get 0 (torch.zeros_like)."),
+         "the labels are swapped (or real and fake are): real images get label 1 (torch.ones_like), "
+         "fakes get 0 (torch.zeros_like)."),
+        (real_term + _mean([-math.log(_sigmoid(x)) for x in f]),
+         "both batches got label 1: the fakes need label 0 (torch.zeros_like(fake_logits))."),
+        (_mean([-math.log(1 - _sigmoid(x)) for x in r]) + fake_term,
+         "both batches got label 0: the real images need label 1 (torch.ones_like(real_logits))."),
         (_mean([-math.log(_sigmoid(_sigmoid(x))) for x in r])
          + _mean([-math.log(1 - _sigmoid(_sigmoid(x))) for x in f]),
          "the sigmoid is applied twice: *_with_logits losses apply it themselves, so pass the raw logits."),
         (len(r) * real_term + len(f) * fake_term, "average over the batch (mean), don't sum."),
         (-(real_term + fake_term), "check the sign: BCE is -log(probability of the right label), a positive number."),
+        (real_term - fake_term, "the fake term is subtracted: both BCE terms are positive losses, add them."),
+        (fake_term - real_term, "the real term is subtracted: both BCE terms are positive losses, add them."),
+        (_mean([max(0.0, 1 - x) for x in r]) + _mean([max(0.0, 1 + x) for x in f]),
+         "that is the hinge loss; this exercise uses BCE: F.binary_cross_entropy_with_logits."),
     ]
     return real_term + fake_term, mistakes
 
@@ -224,6 +242,11 @@ def _g_loss_mistakes(f: list[float]) -> tuple[float, list[tuple[float, str]]]:
          "the sigmoid is applied twice: *_with_logits losses apply it themselves, so pass the raw logits."),
         (_mean([math.log(_sigmoid(x)) for x in f]), "check the sign: minimise -log sigma(f), a positive number."),
         (sum(-math.log(_sigmoid(x)) for x in f), "average over the batch (mean), don't sum."),
+        (_mean([-x for x in f]), "that is the WGAN / hinge generator loss -mean(f); here use the non-saturating "
+                                 "BCE loss -log sigmoid(f), with label 1."),
+        (_mean([-_sigmoid(x) for x in f]), "take the log: the loss is -log sigmoid(f), not -sigmoid(f)."),
+        (_mean([(x - 1) ** 2 for x in f]), "that is a squared error (LSGAN); here use BCE with label 1: "
+                                           "F.binary_cross_entropy_with_logits."),
     ]
     return _mean([-math.log(_sigmoid(x)) for x in f]), mistakes
 
@@ -243,6 +266,26 @@ def _tiny_gan() -> tuple[nn.Module, nn.Module]:
                 nn.init.kaiming_normal_(m.weight, a=0.2)
         D.classify.bias.fill_(-1.0)
     return G, D
+
+
+def _linear_input_hint(shapes: list[tuple[nn.Module, tuple, tuple | None]]) -> str | None:
+    """Why D's final Linear layer got the wrong number of features, from the shapes its layers saw."""
+    linear, given, out = shapes[-1] if shapes else (None, (), None)  # the layer that failed
+    if not isinstance(linear, nn.Linear) or out is not None:
+        return None
+    if len(given) > 2:
+        return f"the Linear layer got a {len(given)}-D input of shape {given}: put nn.Flatten() before it."
+    convs = [(m, shape, out) for m, shape, out in shapes if isinstance(m, nn.Conv2d) and out is not None]
+    for m, shape, out in convs:
+        if tuple(m.stride) == (2, 2) and out[-1] != shape[-1] // 2:
+            return (f"a stride-2 Conv2d turned {shape[-1]}x{shape[-1]} maps into {out[-1]}x{out[-1]}: use "
+                    f"kernel_size=4, stride=2, padding=1, which halves the size exactly.")
+    if convs and convs[-1][2][-1] != 4:
+        size = convs[-1][2][-1]
+        return (f"the last feature maps are {size}x{size}, not 4x4: four stride-2 convolutions take "
+                f"64 -> 32 -> 16 -> 8 -> 4.")
+    return (f"the Linear layer gets {given[-1]} features but has in_features={linear.in_features}: "
+            f"use nn.Linear({given[-1]}, 1) (channels x 4 x 4).")
 
 
 _LR = 2e-4  # the course's learning rate; Adam's first step moves each weight by about this much
@@ -265,12 +308,35 @@ def _same_step(model: nn.Module, reference: nn.Module) -> bool:
     return all(torch.allclose(p, q, rtol=0, atol=0.1 * _LR) for p, q in zip(model.parameters(), reference.parameters()))
 
 
-def _run_step(fn: Callable, *args: Any) -> tuple[Any, list[torch.optim.Optimizer]]:
+def _leftover_grads(model: nn.Module) -> list[Tensor]:
+    """Gradients left in `model` by an earlier backward(), as in a training loop: they catch a missing zero_grad()."""
+    grads = [torch.randn_like(p) for p in model.parameters()]
+    for p, g in zip(model.parameters(), grads):
+        p.grad = g.clone()
+    return grads
+
+
+def _step_without_zero_grad(model: nn.Module, grads: list[Tensor], loss: Callable[[nn.Module], Tensor]) -> nn.Module:
+    """A copy of `model` after one Adam step on loss(copy) whose gradients add to the leftover `grads`."""
+    model = copy.deepcopy(model)
+    for p, g in zip(model.parameters(), grads):
+        p.grad = g.clone()
+    opt = _adam(model)
+    loss(model).backward()
+    opt.step()
+    return model
+
+
+def _bce_logits(logits: Tensor, label: float) -> Tensor:
+    return nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+
+def _run_step(fn: Callable, *args: Any, hints: dict[str, str] | None = None) -> tuple[Any, list[torch.optim.Optimizer]]:
     """Run a training-step answer, recording every optimiser whose .step() it calls."""
     stepped: list[torch.optim.Optimizer] = []
     handle = register_optimizer_step_pre_hook(lambda opt, *_: stepped.append(opt))
     try:
-        out = _run(fn, *args)
+        out = _run(fn, *args, hints=hints)
     finally:
         handle.remove()
     return out, stepped
@@ -301,11 +367,18 @@ def check_normalize(fn: Callable[[Tensor], Tensor]) -> str:
             (xd / 127.5, "almost: now subtract 1, so 0 maps to -1 and 255 to 1."),
             (xd / 255 - 1, "that is [-1, 0]: divide by 127.5 (not 255) before subtracting 1."),
             (1 - xd / 127.5, "the range is reversed: 0 must become -1 and 255 must become 1."),
+            (xd / 127.5 + 1, "subtract 1, don't add it: 0 must become -1."),
+            ((xd - 127.5) / 255, "that is [-0.5, 0.5]: divide by 127.5 (half of 255), not by 255."),
+            (xd - 127.5, "that is [-127.5, 127.5]: now divide by 127.5."),
+            ((xd - xd.mean()) / xd.std(), "that standardises with this batch's mean and std: map the fixed range "
+                                          "instead, 0 -> -1 and 255 -> 1."),
         ]
-        hint = next((h for m, h in mistakes if torch.allclose(out.double(), m, atol=2e-3)),
-                    "map linearly so that 0 -> -1 and 255 -> 1: images.float() / 127.5 - 1.")
-        raise _NotYet(f"0 became {out[0, 0, 0, 0].item():.3f} and 255 became {out[0, 0, 0, 1].item():.3f} "
-                      f"(expected -1 and 1).", hint)
+        hint = next((h for m, h in mistakes if torch.allclose(out.double(), m, atol=2e-3)), None)
+        low, high = out[0, 0, 0, 0].item(), out[0, 0, 0, 1].item()
+        if hint is None and abs(low + 1) < 2e-3 and abs(high - 1) < 0.05:  # e.g. / 128 - 1: 255 -> 0.992
+            hint = "almost: divide by exactly 127.5 (half of 255), not 127 or 128, so that 255 lands on 1."
+        raise _NotYet(f"0 became {low:.3f} and 255 became {high:.3f} (expected -1 and 1).",
+                      hint or "map linearly so that 0 -> -1 and 255 -> 1: images.float() / 127.5 - 1.")
     return "uint8 [0, 255] -> float [-1, 1], and the input is left as it was."
 
 
@@ -321,10 +394,14 @@ def check_flip(fn: Callable[[Tensor, torch.Generator], Tensor]) -> str:
              "return a batch of the same shape: torch.where(mask.view(-1, 1, 1, 1), images.flip(-1), images).")
     _require(out.dtype == x.dtype, f"the dtype changed from {x.dtype} to {out.dtype}.", "don't convert the images.")
 
-    def per_image(y: Tensor) -> Tensor:  # which images of `out` equal the matching image of y
-        return (out == y).flatten(1).all(dim=1)
+    def per_image(y: Tensor, result: Tensor = out) -> Tensor:  # which images of `result` equal those of y
+        return (result == y).flatten(1).all(dim=1)
 
     unchanged, mirrored = per_image(x), per_image(x.flip(-1))
+    _require((unchanged | mirrored).all() or not ((out == x) | (out == x.flip(-1))).all(),
+             f"{int((~(unchanged | mirrored)).sum())} of 256 images are only partly mirrored.",
+             "toss one coin per image, not per pixel, channel or row: torch.rand(N, generator=generator) < 0.5, "
+             "shaped (N, 1, 1, 1) for torch.where.")
     if not (unchanged | mirrored).all():
         wrong = [(x.flip(-2), "flip(-2) turns dogs upside down: mirror left-right with flip(-1), the width axis."),
                  (x.flip(1), "flip(1) reverses the colour channels: mirror left-right with flip(-1), the width axis."),
@@ -334,6 +411,12 @@ def check_flip(fn: Callable[[Tensor, torch.Generator], Tensor]) -> str:
         raise _NotYet(f"{int((~(unchanged | mirrored)).sum())} of 256 images are neither unchanged nor mirrored "
                       f"left-right.", hint)
     share = mirrored.float().mean().item()
+    if share in (0, 1):  # one coin for the whole batch mirrors all images or none, depending on the seed
+        shares = {share} | {per_image(x.flip(-1), _tensor(_run(fn, x.clone(), torch.Generator().manual_seed(seed),
+                                                                hints=hints), "flip")).float().mean().item()
+                            for seed in range(2, 8)}
+        _require(shares != {0, 1}, "depending on the seed, all images were mirrored or none.",
+                 "that is one coin for the whole batch: toss one per image, torch.rand(N, generator=generator) < 0.5.")
     _require(share > 0, "no image was mirrored.",
              "compute the flipped batch images.flip(-1) and use it for a random half.")
     _require(share < 1, "every image was mirrored.",
@@ -362,7 +445,11 @@ def check_discriminator_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> str:
     fn = _callable(fn)
     r_values, f_values = [2.0, -1.0, 0.5, 3.0], [0.5, -2.0, 1.5, -0.3]
     r, f = torch.tensor(r_values, requires_grad=True), torch.tensor(f_values, requires_grad=True)
-    out = _scalar(_run(fn, r, f), "discriminator_loss")
+    out = _run(fn, r, f)
+    if isinstance(out, (tuple, list)):
+        raise _NotYet(f"discriminator_loss returned {len(out)} values, not one loss.",
+                      "add the two terms and return one tensor: real_loss + fake_loss.")
+    out = _scalar(out, "discriminator_loss")
     expected, mistakes = _bce_mistakes(r_values, f_values)
     got = out.item()
     averaged = math.isclose(got, expected / 2, rel_tol=1e-4)  # the mean over both batches together: also fine
@@ -386,11 +473,26 @@ def check_discriminator_64(model: nn.Module) -> str:
     """A model (N, 3, 64, 64) -> (N,) or (N, 1) logits: >= 3 stride-2 Conv2d, a final Linear, no sigmoid."""
     D = _module_copy(model, "discriminator_64()")
     x = torch.rand(5, 3, 64, 64) * 2 - 1
-    ran: list[nn.Module] = []  # the conv and linear layers, in the order they run
-    hooks = [m.register_forward_hook(lambda m, *_: ran.append(m)) for m in D.modules()
-             if isinstance(m, (nn.Conv2d, nn.Linear))]
+    ran: list[nn.Module] = []  # the conv and linear layers, in the order they finish
+    shapes: list[tuple[nn.Module, tuple, tuple | None]] = []  # (layer, input shape, output shape) as they start
+
+    def started(m: nn.Module, args: tuple) -> None:
+        shapes.append((m, tuple(args[0].shape), None))
+
+    def finished(m: nn.Module, args: tuple, out: Tensor) -> None:
+        ran.append(m)
+        shapes.append((m, shapes.pop()[1], tuple(out.shape)))  # conv and linear layers don't nest
+
+    layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    hooks = [h for m in layers for h in (m.register_forward_pre_hook(started), m.register_forward_hook(finished))]
+    layer_hints = {"channels, but got": "the first Conv2d takes 3 channels (RGB), each next one the out_channels "
+                                        "of the layer before it."}
     try:
-        out = _tensor(_run(D.train(), x), "your discriminator")
+        out = _tensor(_run(D.train(), x, hints=layer_hints), "your discriminator")
+    except _NotYet as e:
+        if "mat1 and mat2" in e.problem:
+            e.hint = _linear_input_hint(shapes) or e.hint
+        raise
     finally:
         for h in hooks:
             h.remove()
@@ -405,9 +507,13 @@ def check_discriminator_64(model: nn.Module) -> str:
     _require(ran and isinstance(ran[-1], nn.Linear),
              f"the last layer with weights is {type(ran[-1]).__name__ if ran else 'missing'}, not nn.Linear.",
              "after the convolutions: nn.Flatten(), then nn.Linear(channels * 4 * 4, 1).")
-    _require(_last_op(out) not in ("SigmoidBackward0", "TanhBackward0"),
-             "the output goes through a sigmoid (or tanh) at the end.",
+    last = _last_op(out).rstrip("0123456789")  # e.g. LeakyReluBackward1 for the in-place version
+    _require(last not in ("SigmoidBackward", "TanhBackward"), "the output goes through a sigmoid (or tanh) at the end.",
              "return raw logits: the loss (binary_cross_entropy_with_logits) applies the sigmoid itself.")
+    _require(last not in ("SoftmaxBackward", "LogSoftmaxBackward"), "the output goes through a softmax at the end.",
+             "a softmax over one output is always 1 (log: 0): return the raw logit of the final Linear layer.")
+    _require(last not in ("ReluBackward", "LeakyReluBackward"), "the output goes through a (Leaky)ReLU at the end.",
+             "no activation after the final Linear layer: a ReLU cuts off the negative logits, D's 'fake' verdicts.")
     _require(torch.isfinite(out).all(), "the output contains NaN or inf.", "check the layers for divisions or logs.")
     one_image = {"mat1 and mat2 shapes": "it works for 5 images but not for 1: don't hard-code the batch size "
                                          "(x.flatten(1) or nn.Flatten() keep it)."}
@@ -422,24 +528,42 @@ def check_discriminator_64(model: nn.Module) -> str:
 def check_accuracy(fn: Callable[[Tensor, Tensor], float]) -> str:
     """accuracy(real_logits, fake_logits): fraction of right verdicts (real > 0, fake < 0) over both batches."""
     fn = _callable(fn)
-    real = torch.tensor([2.0, 0.3, 1.5, -1.0, 3.0, 0.8])  # 5 of 6 called real (one of them below 0.5)
-    fake = torch.tensor([-2.0, 0.2, -0.5, 0.4, 1.2, -0.1])  # 3 of 6 called fake (two more below 0.5)
+    # Chosen so that each usual mistake gives its own value: 5 of 6 real logits are > 0 (all of those > 0.5),
+    # 4 of 6 fake logits are < 0 (and the other two < 0.5).
+    real = torch.tensor([2.0, 0.8, 1.5, -1.0, 3.0, 0.6])
+    fake = torch.tensor([-2.0, 0.2, -0.5, 0.4, -1.2, -0.1])
     out = _run(fn, real, fake)
-    _require(not isinstance(out, Tensor), f"{_name(fn)} returned a tensor.",
-             "return a Python float: call .item() on it.")
+    is_tensor = isinstance(out, Tensor)
+    if is_tensor and out.numel() != 1:
+        raise _NotYet(f"{_name(fn)} returned a tensor of shape {tuple(out.shape)}.",
+                      "count the right verdicts of both batches, divide by the number of images, "
+                      "return a Python float.")
+    _require(isinstance(out, (Tensor, numbers.Real)) and not isinstance(out, bool),
+             f"{_name(fn)} returned a {type(out).__name__}, not a number.", "return the fraction as a Python float.")
     got = _number(out, "accuracy")
     mistakes = [
-        (4 / 12, "real and fake are swapped: a real image is right when its logit is > 0, a fake when it is < 0."),
+        (3 / 12, "real and fake are swapped: a real image is right when its logit is > 0, a fake when it is < 0."),
+        (5 / 12, "the real images are right when their logit is > 0, not < 0."),
+        (7 / 12, "the fakes are right when their logit is < 0, not > 0."),
         (5 / 6, "only the real images are counted: count right verdicts on both batches."),
-        (3 / 6, "only the fake images are counted: count right verdicts on both batches."),
-        (9 / 12, "the threshold for logits is 0 (sigmoid(0) = 0.5): compare logits with 0, or probabilities with 0.5."),
-        (8, "that is the number of right verdicts: divide by the number of images (12 here)."),
+        (4 / 6, "only the fake images are counted: count right verdicts on both batches."),
+        (11 / 12, "the threshold for logits is 0 (sigmoid(0) = 0.5): compare logits with 0, "
+                  "or probabilities with 0.5."),
+        (6 / 12, "probabilities are always > 0: compare sigmoid(logits) with 0.5, or the logits themselves with 0."),
+        (9, "that is the number of right verdicts: divide by the number of images (12 here)."),
+        (9 / 6, "divide by the number of images in both batches (12 here), not in one."),
+        (5 + 4 / 12, "mind the brackets: ((real_logits > 0).sum() + (fake_logits < 0).sum()) / 12 "
+                     "divides both counts."),
+        (75, "return a fraction between 0 and 1, not a percentage."),
+        (0, "that is integer division (//): use / to get a fraction."),
     ]
-    if not math.isclose(got, 8 / 12, rel_tol=1e-6):
-        raise _NotYet(f"got {got:.4f}, expected 0.6667 (8 of 12 verdicts right).",
+    if not math.isclose(got, 9 / 12, rel_tol=1e-6):
+        raise _NotYet(f"got {got:.4f}, expected 0.7500 (9 of 12 verdicts right).",
                       _known_mistake(got, mistakes) or "((real_logits > 0).sum() + (fake_logits < 0).sum()) / "
                                                        "(number of real + fake images), as a float.")
-    return "8 of 12 verdicts right: 0.6667."
+    _require(not is_tensor, f"{_name(fn)} returned a tensor (of the right value).",
+             "return a Python float: call .item() on it.")
+    return "9 of 12 verdicts right: 0.7500."
 
 
 # --- 03 generator -------------------------------------------------------------------------------
@@ -452,17 +576,38 @@ def check_generator_64(model: nn.Module) -> str:
     z = torch.randn(5, 100)
     # A DCGAN written for z of shape (N, 100, 1, 1) fails on (N, 100) noise.
     hints = {"Expected 3D (unbatched) or 4D (batched) input":
-             "the noise is (N, 100): start with nn.Linear(100, C * 4 * 4) and nn.Unflatten(1, (C, 4, 4))."}
+             "the noise is (N, 100): start with nn.Linear(100, C * 4 * 4) and nn.Unflatten(1, (C, 4, 4)).",
+             "(5x100 and": "the noise has 100 numbers: the first layer is nn.Linear(100, C * 4 * 4).",
+             "don't multiply up to the size": "nn.Unflatten(1, (C, 4, 4)) needs exactly C * 4 * 4 features: "
+                                              "the Linear layer before it is nn.Linear(100, C * 4 * 4).",
+             "channels, but got": "each layer's in_channels must equal the out_channels of the layer before it "
+                                  "(after nn.Unflatten(1, (C, 4, 4)): C)."}
     out = _tensor(_run(G.train(), z, hints=hints), "your generator")
     if tuple(out.shape) != (5, 3, 64, 64):
-        hint = ("add one more upsampling block: 4 -> 8 -> 16 -> 32 -> 64 takes four doublings."
-                if out.dim() == 4 and out.shape[-1] < 64 else
-                "the last layer must output 3 channels (RGB)." if out.dim() == 4 and out.shape[1] != 3 else
-                "start at 4x4 (Linear + Unflatten), double the size four times, end with 3 channels.")
+        size = out.shape[-1] if out.dim() == 4 else 0
+        doublings = round(math.log2(size / 4)) if size >= 4 else None  # from 4x4
+        four_doublings = ": 4 -> 8 -> 16 -> 32 -> 64 takes four doublings."
+        if out.dim() != 4:
+            hint = "start at 4x4 (Linear + Unflatten), double the size four times, end with 3 channels."
+        elif doublings is None or 4 * 2 ** doublings != size:
+            hint = (f"the images are {size} pixels wide: nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, "
+                    f"padding=1) doubles the size exactly (other kernel or padding values don't).")
+        elif doublings < 4:
+            hint = ("add one more upsampling block" if doublings == 3 else
+                    f"add {4 - doublings} more upsampling blocks") + four_doublings
+        elif doublings > 4:
+            hint = ("one upsampling block too many" if doublings == 5 else
+                    f"{doublings - 4} upsampling blocks too many") + four_doublings
+        elif out.shape[1] != 3:
+            hint = "the last layer must output 3 channels (RGB)."
+        else:
+            hint = "start at 4x4 (Linear + Unflatten), double the size four times, end with 3 channels."
         raise _NotYet(f"5 noise vectors gave images of shape {tuple(out.shape)}, expected (5, 3, 64, 64).", hint)
     _require(torch.isfinite(out).all(), "the images contain NaN or inf.", "check the layers for divisions or logs.")
     ends_with_tanh = _last_op(out) == "TanhBackward0" if out.grad_fn is not None else out.abs().max() <= 1
     _require(ends_with_tanh and out.abs().max() <= 1, "the output does not end with a tanh.",
+             "nn.Sigmoid gives [0, 1], but the photos are normalised to [-1, 1]: finish with nn.Tanh() instead."
+             if _last_op(out) == "SigmoidBackward0" else
              "finish with nn.Tanh(), so pixels land in [-1, 1] like the normalised photos.")
     _require(any(isinstance(m, (nn.ConvTranspose2d, nn.Upsample)) for m in G.modules()),
              "no upsampling layer found.", "double the size with nn.ConvTranspose2d(c_in, c_out, 4, 2, 1) "
@@ -480,23 +625,52 @@ def check_generator_64(model: nn.Module) -> str:
 def check_interpolate(fn: Callable[[Tensor, Tensor, int], Tensor]) -> str:
     """interpolate(z1, z2, steps) with vectors of shape (latent_dim,): (steps, latent_dim), z1 to z2 inclusive."""
     fn = _callable(fn)
+    one_dimension = ("z1 and z2 have shape (latent_dim,), one dimension, not (1, latent_dim): use z1.shape[-1], "
+                     "or let broadcasting do the work.")
+    hints = {"must match the size of tensor": "t must be shaped (steps, 1) so it broadcasts over latent_dim: "
+                                              "t = torch.linspace(0, 1, steps).view(-1, 1).",
+             "Dimension out of range": one_dimension,  # z1.size(1)
+             "tuple index out of range": one_dimension}  # z1.shape[1]
     for latent_dim, steps in ((100, 7), (16, 2)):
         z1, z2 = torch.randn(latent_dim), torch.randn(latent_dim)
-        out = _tensor(_run(fn, z1, z2, steps), "interpolate")
-        _require(tuple(out.shape) == (steps, latent_dim),
-                 f"for steps={steps} and vectors of length {latent_dim} the shape is {tuple(out.shape)}, "
-                 f"expected ({steps}, {latent_dim}).",
-                 "z1 and z2 have shape (latent_dim,); t = torch.linspace(0, 1, steps).view(-1, 1) has shape "
-                 "(steps, 1), so (1 - t) * z1 + t * z2 broadcasts to (steps, latent_dim).")
+        out = _run(fn, z1, z2, steps, hints=hints)
+        _require(not isinstance(out, (list, tuple)), f"interpolate returned a {type(out).__name__}, not a tensor.",
+                 "torch.stack(rows) turns a list of (latent_dim,) vectors into one (steps, latent_dim) tensor.")
+        out = _tensor(out, "interpolate")
+        if tuple(out.shape) != (steps, latent_dim):
+            shape_hints = {
+                (steps - 1, latent_dim): "one row short: torch.linspace(0, 1, steps) gives steps points, "
+                                         "both ends included.",
+                (steps + 1, latent_dim): "one row too many: torch.linspace(0, 1, steps) gives steps points, "
+                                         "both ends included.",
+                (steps * latent_dim,): "torch.cat joins the vectors end to end: torch.stack(rows) puts them "
+                                       "in rows, or broadcast (1 - t) * z1 + t * z2 with t of shape (steps, 1).",
+                (steps, 1, latent_dim): "one dimension too many: t of shape (steps, 1) times z of shape "
+                                        "(latent_dim,) already gives (steps, latent_dim).",
+                (latent_dim, steps): "rows and columns are swapped: each row is one vector, so t is shaped (steps, 1) "
+                                      "and z1, z2 stay (latent_dim,).",
+            }
+            raise _NotYet(f"for steps={steps} and vectors of length {latent_dim} the shape is {tuple(out.shape)}, "
+                          f"expected ({steps}, {latent_dim}).",
+                          shape_hints.get(tuple(out.shape), "z1 and z2 have shape (latent_dim,); t = "
+                                          "torch.linspace(0, 1, steps).view(-1, 1) has shape (steps, 1), so "
+                                          "(1 - t) * z1 + t * z2 broadcasts to (steps, latent_dim)."))
         t = torch.linspace(0, 1, steps).view(-1, 1)
         expected = (1 - t) * z1 + t * z2
         out = out.float()
         if not torch.allclose(out, expected, atol=1e-5):
-            wrong = [(torch.arange(steps).view(-1, 1) / steps,
+            i = torch.arange(steps).view(-1, 1)
+            wrong = [((1 - i / steps) * z1 + i / steps * z2,
                       "the last row must be z2 itself: torch.linspace(0, 1, steps) includes both ends, "
                       "torch.arange(steps) / steps stops short of 1."),
-                     (1 - t, "you go from z2 to z1: row 0 must be z1, the last row z2.")]
-            hint = next((h for w, h in wrong if torch.allclose(out, (1 - w) * z1 + w * z2, atol=1e-5)), None)
+                     ((1 - (i + 1) / steps) * z1 + (i + 1) / steps * z2,
+                      "the first row must be z1 itself (t = 0): torch.linspace(0, 1, steps) includes both ends."),
+                     (t * z1 + (1 - t) * z2, "you go from z2 to z1: row 0 must be z1, the last row z2."),
+                     (z1 + t * (z1 - z2), "the direction is z2 - z1 (towards z2): z1 + t * (z2 - z1)."),
+                     (z1 + t * (z2 + z1), "check the sign: z1 + t * (z2 - z1), a minus between z2 and z1."),
+                     (z1 + t * z2, "z1 must fade out while z2 fades in: (1 - t) * z1 + t * z2."),
+                     (t * z2, "z1 is missing: (1 - t) * z1 + t * z2.")]
+            hint = next((h for w, h in wrong if torch.allclose(out, w, atol=1e-5)), None)
             if hint is None and torch.allclose(out[0], z1, atol=1e-5) and torch.allclose(out[-1], z2, atol=1e-5):
                 hint = "the ends are right but the path is not a straight line with equal steps: (1 - t) * z1 + t * z2."
             raise _NotYet(f"for steps={steps} the rows are not evenly spaced points from z1 to z2.",
@@ -538,14 +712,19 @@ def check_discriminator_step(fn: Callable) -> str:
     # The reference: the same step by gan_lib's tested code, on copies.
     G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
     with torch.no_grad():
-        r_values, f_values = D_ref(real).tolist(), D_ref(G_ref(z)).tolist()
+        fake = copy.deepcopy(G)(z)
+        r_values, f_values = D_ref(real).tolist(), D_ref(fake).tolist()
     expected, mistakes = _bce_mistakes(r_values, f_values)
     from .training import discriminator_step  # late import: training pulls in the whole trainer
 
     discriminator_step(G_ref, D_ref, _adam(D_ref), real, z)
+    leftover = _leftover_grads(D)  # as after the previous G step's backward through D
+    D_acc = _step_without_zero_grad(D, leftover, lambda d: _bce_logits(d(real), 1.0) + _bce_logits(d(fake), 0.0))
     g_before, d_before = _weights(G), _weights(D)
 
-    out, stepped = _run_step(fn, G, D, opt_d, real, z)
+    hints = {"does not require grad": "only G(z) goes under torch.no_grad() (or .detach()): compute D(real), "
+                                      "D(fake) and the loss outside it, so that D gets gradients."}
+    out, stepped = _run_step(fn, G, D, opt_d, real, z, hints=hints)
     got = _number(out, "discriminator_step")
     _require(_same(G, g_before), "G's weights changed in the discriminator step.",
              "the D step updates D only: call opt_d.step(), which holds D's parameters, and nothing else.")
@@ -557,12 +736,18 @@ def check_discriminator_step(fn: Callable) -> str:
     _require(all(o is opt_d for o in stepped), "your step called .step() on an optimiser other than opt_d.",
              "use the opt_d argument, and only that one.")
     _require(stepped, "opt_d.step() was never called.", "opt_d.zero_grad(); loss.backward(); opt_d.step().")
+    _require(len(stepped) == 1, f"opt_d.step() was called {len(stepped)} times.",
+             "step once: backpropagate the whole loss (real and fake terms), then call opt_d.step() once.")
     _require(not _same(D, d_before), "D's weights did not change.",
-             "in this order: opt_d.zero_grad(), loss.backward(), opt_d.step().")
+             "in this order: opt_d.zero_grad(), loss.backward(), opt_d.step(): a step before backward() (or "
+             "right after zero_grad()) has no gradients to use.")
     averaged = math.isclose(got, expected / 2, rel_tol=1e-4)
     _require(averaged or math.isclose(got, expected, rel_tol=1e-4),
              f"the returned loss is {got:.4f}, expected {expected:.4f}.",
              _known_mistake(got, mistakes) or "return the BCE loss of D(real) with label 1 plus D(G(z)) with label 0.")
+    _require(_same_step(D, D_ref) or not _same_step(D, D_acc), "D's step also used gradients left from before.",
+             "call opt_d.zero_grad() before loss.backward(): otherwise the new gradients add up with old ones "
+             "(like those the G step leaves in D).")
     _require(_same_step(D, D_ref), "D's weights differ from those after one Adam step on that loss.",
              "exactly once, on the loss you return: opt_d.zero_grad(), loss.backward(), opt_d.step().")
     return f"D took one step on the BCE loss ({got:.4f}); G was not touched and got no gradients."
@@ -583,9 +768,14 @@ def check_generator_step(fn: Callable) -> str:
     from .training import generator_step  # late import: training pulls in the whole trainer
 
     generator_step(G_ref, D_ref, _adam(G_ref), z)
+    leftover = _leftover_grads(G)  # as after the previous G step
+    D_copy = copy.deepcopy(D)
+    G_acc = _step_without_zero_grad(G, leftover, lambda g: _bce_logits(D_copy(g(z)), 1.0))
     g_before, d_before = _weights(G), _weights(D)
 
-    out, stepped = _run_step(fn, G, D, opt_g, z)
+    hints = {"does not require grad": "no torch.no_grad() or .detach() in the G step: the gradient must flow "
+                                      "from D's verdict back through D into G."}
+    out, stepped = _run_step(fn, G, D, opt_g, z, hints=hints)
     got = _number(out, "generator_step")
     _require(_same(D, d_before), "D's weights changed in the generator step.",
              "only opt_g.step() may run here: opt_g holds G's parameters only. Don't step opt_d or an "
@@ -596,14 +786,24 @@ def check_generator_step(fn: Callable) -> str:
              "if you freeze D with D.requires_grad_(False), switch it back on (D.requires_grad_(True)) at the "
              "end, or D stops learning.")
     _require(stepped, "opt_g.step() was never called.", "opt_g.zero_grad(); loss.backward(); opt_g.step().")
+    _require(len(stepped) == 1, f"opt_g.step() was called {len(stepped)} times.",
+             "step once: loss.backward(), then opt_g.step() once.")
+    no_grads = all(p.grad is None or not p.grad.any() for p in G.parameters())
     _require(not _same(G, g_before), "G's weights did not change.",
-             "don't detach the fakes here: the gradient has to flow from D's verdict back through D into G.")
+             "no gradient reached G: don't detach the fakes (no G(z).detach() or torch.no_grad()), the gradient "
+             "has to flow from D's verdict back through D into G." if no_grads else
+             "in this order: opt_g.zero_grad(), loss.backward(), opt_g.step(): a step before backward() (or "
+             "right after zero_grad()) has no gradients to use.")
     _require(math.isclose(got, expected, rel_tol=1e-4), f"the returned loss is {got:.4f}, expected {expected:.4f}.",
-             _known_mistake(got, mistakes) or "the non-saturating loss: BCE of D(G(z)) with label 1 ('real').")
+             _known_mistake(got, mistakes) or "the non-saturating loss: BCE of D(G(z)) with label 1 ('real'), "
+                                               "on the z you are given (don't draw new noise).")
     with torch.no_grad():
         before, after = torch.tensor(f_values).mean().item(), D(G(z)).mean().item()
     _require(after > before, f"D's verdict on G(z) fell ({before:.4f} -> {after:.4f}).",
              "G should move towards what D calls real: minimise the loss with label 1, don't maximise it.")
+    _require(_same_step(G, G_ref) or not _same_step(G, G_acc), "G's step also used gradients left from before.",
+             "call opt_g.zero_grad() before loss.backward(): otherwise the new gradients add up with those of "
+             "the previous G step.")
     _require(_same_step(G, G_ref), "G's weights differ from those after one Adam step on that loss.",
              "exactly once, on the loss you return: opt_g.zero_grad(), loss.backward(), opt_g.step().")
     tip = "" if all(p.grad is None for p in D.parameters()) else \

@@ -47,7 +47,7 @@ def cmd_download(args: argparse.Namespace) -> None:
     print(f"train on it with: python -m gan_lib train --data {paths.images_dir}")
 
 
-# `train` options that set a TrainConfig field (or, for model_*, a ModelConfig field) of the same name.
+# `train` options that set the TrainConfig or ModelConfig field of the same name.
 TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "loss", "lr_g", "lr_d", "d_steps", "diffaugment", "seed",
                  "log_every", "resolution", "latent_dim", "g_width", "d_width", "g_norm", "d_norm", "upsample")
 
@@ -63,7 +63,7 @@ def train_config(args: argparse.Namespace, num_classes: int) -> TrainConfig:
         changes["amp"] = False
     if args.conditional:
         changes["num_classes"] = num_classes
-    return recommended_config(pick_device(args.device), **changes)
+    return recommended_config(args.device, **changes)
 
 
 def cmd_train(args: argparse.Namespace) -> None:

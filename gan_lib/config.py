@@ -141,9 +141,11 @@ def recommended_config(device: torch.device | str = "auto", **changes: Any) -> T
     On a CUDA GPU every size runs at about the same steps per second, so 64x64, the DCGAN paper's
     widths (64) and batches of 128 come for free. Both: non-saturating loss, Adam 2e-4 / beta1 0.5,
     EMA of G, flips. `changes` are TrainConfig fields, or ModelConfig fields (e.g. resolution=64).
+    With device="auto" the sizes follow the device PyTorch picks here, and the run keeps "auto",
+    so a checkpoint resumes on whatever device the next machine has.
     """
-    device = pick_device(device) if isinstance(device, str) and device == "auto" else torch.device(device)
-    size, batch_size = (64, 128) if device.type == "cuda" else (32, 64)
+    kind = (pick_device() if str(device) == "auto" else torch.device(device)).type
+    size, batch_size = (64, 128) if kind == "cuda" else (32, 64)
     model_changes = {k: changes.pop(k) for k in list(changes) if k in ModelConfig.__dataclass_fields__}
     unknown = set(changes) - set(TrainConfig.__dataclass_fields__)
     if unknown:

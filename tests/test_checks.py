@@ -238,6 +238,142 @@ def _saturating(f):
     return -F.softplus(f).mean()  # log(1 - sigmoid(f))
 
 
+def _flip_per_pixel(x, generator):
+    return torch.where(torch.rand(x.shape, generator=generator) < 0.5, x.flip(-1), x)
+
+
+def _flip_per_channel(x, generator):
+    return torch.where(torch.rand(len(x), 3, 1, 1, generator=generator) < 0.5, x.flip(-1), x)
+
+
+def _flip_whole_batch(x, generator):
+    return x.flip(-1) if torch.rand(1, generator=generator) < 0.5 else x
+
+
+def _flip_2d_mask(x, generator):
+    return torch.where((torch.rand(len(x), generator=generator) < 0.5).view(-1, 1), x.flip(-1), x)
+
+
+def _d_loss_label_shape(r, f):  # labels shaped (N, 1) as for a D with output (N, 1)
+    return (F.binary_cross_entropy_with_logits(r, torch.ones(len(r), 1))
+            + F.binary_cross_entropy_with_logits(f, torch.zeros(len(f), 1)))
+
+
+def _d_loss_long_labels(r, f):
+    return (F.binary_cross_entropy_with_logits(r, torch.ones_like(r, dtype=torch.long))
+            + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f, dtype=torch.long)))
+
+
+def _conv_d(channels=(8, 16, 32, 64), padding=1, first_in=3, norm_channels=None, linear_size=4):
+    layers, c = [], first_in
+    for i, out in enumerate(channels):
+        layers += [nn.Conv2d(c if i else first_in, out, 4, 2, padding), nn.LeakyReLU(0.2)]
+        c = out
+    if norm_channels:
+        layers.insert(1, nn.BatchNorm2d(norm_channels))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * linear_size * linear_size, 1))
+
+
+def _g_layers(noise=100, c=32, unflatten=(32, 4, 4), first_in=32, doublings=4, padding=1):
+    layers = [nn.Linear(noise, c * 4 * 4), nn.Unflatten(1, unflatten), nn.ReLU()]
+    c_in = first_in
+    for i in range(doublings - 1):
+        layers += [nn.ConvTranspose2d(c_in, c // 2, 4, 2, padding), nn.ReLU()]
+        c_in = c = c // 2
+    return nn.Sequential(*layers, nn.ConvTranspose2d(c_in, 3, 4, 2, padding), nn.Tanh())
+
+
+def _interpolate_cat(z1, z2, steps):
+    return torch.cat([(1 - t) * z1 + t * z2 for t in torch.linspace(0, 1, steps)])
+
+
+def _interpolate_columns(z1, z2, steps):
+    t = torch.linspace(0, 1, steps)
+    return z1.view(-1, 1) * (1 - t) + z2.view(-1, 1) * t
+
+
+def _interpolate_two_dims(z1, z2, steps):
+    return z1 + torch.linspace(0, 1, steps).view(-1, 1) * (z2 - z1).view(1, z1.shape[1])
+
+
+def _lerp(t_of_i):
+    def interpolate(z1, z2, steps):
+        t = t_of_i(torch.arange(steps), steps).view(-1, 1)
+        return (1 - t) * z1 + t * z2
+    return interpolate
+
+
+def _d_step_without_zero_grad(G, D, opt_d, real, z):
+    with torch.no_grad():
+        fake = G(z)
+    loss = solutions.discriminator_loss(D(real), D(fake))
+    loss.backward()
+    opt_d.step()
+    return loss.item()
+
+
+def _d_step_one_step_per_term(G, D, opt_d, real, z, fresh_logits=True):
+    with torch.no_grad():
+        fake = G(z)
+    if not fresh_logits:  # both terms computed before the first step: the second backward() fails
+        losses = [_bce(D(real), 1.0), _bce(D(fake), 0.0)]
+    total = 0.0
+    for i, (images, label) in enumerate([(real, 1.0), (fake, 0.0)]):
+        loss = _bce(D(images), label) if fresh_logits else losses[i]
+        opt_d.zero_grad()
+        loss.backward()
+        opt_d.step()
+        total += loss.item()
+    return total
+
+
+def _d_step_all_under_no_grad(G, D, opt_d, real, z):
+    with torch.no_grad():
+        loss = solutions.discriminator_loss(D(real), D(G(z)))
+    opt_d.zero_grad()
+    loss.backward()
+    opt_d.step()
+    return loss
+
+
+def _d_step_and_d_loss_mismatch(G, D, opt_d, real, z):
+    with torch.no_grad():
+        fake = G(z)
+    loss = solutions.discriminator_loss(D(real), D(fake))
+    opt_d.zero_grad()
+    (loss + D(real).pow(2).mean()).backward()  # trains on something else than the loss it returns
+    opt_d.step()
+    return loss
+
+
+def _g_step_without_zero_grad(G, D, opt_g, z):
+    loss = solutions.generator_loss(D(G(z)))
+    loss.backward()
+    opt_g.step()
+    return loss.item()
+
+
+def _g_step_detached_fakes(G, D, opt_g, z):
+    loss = solutions.generator_loss(D(G(z).detach()))
+    opt_g.zero_grad()
+    loss.backward()
+    opt_g.step()
+    return loss
+
+
+def _g_step_stepping_twice(G, D, opt_g, z):
+    loss = solutions.generator_loss(D(G(z)))
+    opt_g.zero_grad()
+    loss.backward()
+    opt_g.step()
+    opt_g.step()
+    return loss
+
+
+def _g_step_with_new_noise(G, D, opt_g, z):
+    return solutions.generator_step(G, D, opt_g, torch.randn_like(z))
+
+
 WRONG = [
     ("normalize", lambda x: x.float() / 255, "[0, 1]"),
     ("normalize", lambda x: x.float() / 127.5, "subtract 1"),
@@ -245,6 +381,13 @@ WRONG = [
     ("normalize", lambda x: x.div_(127.5), "uint8 tensors can't hold fractions"),
     ("normalize", _in_place_normalize, "input tensor was changed"),
     ("normalize", lambda x: (x.float() / 127.5 - 1)[0], "shape changed"),
+    ("normalize", lambda x: 1 - x.float() / 127.5, "range is reversed"),
+    ("normalize", lambda x: x.float() / 127.5 + 1, "subtract 1, don't add it"),
+    ("normalize", lambda x: (x.float() - 127.5) / 255, "not by 255"),
+    ("normalize", lambda x: x.float() - 127.5, "now divide by 127.5"),
+    ("normalize", lambda x: x.float() / 128 - 1, "exactly 127.5"),
+    ("normalize", lambda x: (x.float() - 128) / 128, "exactly 127.5"),
+    ("normalize", lambda x: (x.float() - x.float().mean()) / x.float().std(), "standardises"),
     ("flip", lambda x, g: x.clone(), "no image was mirrored"),
     ("flip", lambda x, g: x.flip(-1), "every image was mirrored"),
     ("flip", lambda x, g: x.flip(-2) if torch.rand((), generator=g) < 2 else x, "upside down"),
@@ -252,6 +395,10 @@ WRONG = [
     ("flip", _alternate_flip, "fixed pattern"),
     ("flip", _unseeded_flip, "generator=generator"),
     ("flip", _flip_without_reshape, "(N, 1, 1, 1)"),
+    ("flip", _flip_2d_mask, "(N, 1, 1, 1)"),
+    ("flip", _flip_per_pixel, "one coin per image, not per pixel"),
+    ("flip", _flip_per_channel, "one coin per image, not per pixel"),
+    ("flip", _flip_whole_batch, "one coin for the whole batch"),
     ("discriminator_loss", lambda r, f: _bce(r, 1.0), "add the fake term"),
     ("discriminator_loss", lambda r, f: _bce(r, 0.0) + _bce(f, 1.0), "labels are swapped"),
     ("discriminator_loss", _d_loss_sigmoid_twice, "sigmoid is applied twice"),
@@ -261,12 +408,34 @@ WRONG = [
     ("discriminator_loss", lambda r, f: solutions.discriminator_loss(r, f).item(), "no .item()"),
     ("discriminator_loss", lambda r, f: _bce(r, 1.0) + _bce(f.detach(), 0.0), "no gradient reaches the fake"),
     ("discriminator_loss", lambda r, f: F.softplus(-r) + F.softplus(f), "not a single number"),
+    ("discriminator_loss", lambda r, f: _bce(f, 0.0), "add the real term"),
+    ("discriminator_loss", lambda r, f: _bce(r, 1.0) + _bce(f, 1.0), "both batches got label 1"),
+    ("discriminator_loss", lambda r, f: _bce(r, 0.0) + _bce(f, 0.0), "both batches got label 0"),
+    ("discriminator_loss", lambda r, f: -(_bce(r, 1.0) + _bce(f, 0.0)), "check the sign"),
+    ("discriminator_loss", lambda r, f: _bce(r, 1.0) - _bce(f, 0.0), "fake term is subtracted"),
+    ("discriminator_loss", lambda r, f: _bce(f, 0.0) - _bce(r, 1.0), "real term is subtracted"),
+    ("discriminator_loss", lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(), "hinge loss"),
+    ("discriminator_loss", _d_loss_label_shape, "the labels must have the logits' shape"),
+    ("discriminator_loss", _d_loss_long_labels, "the labels must be floats"),
+    ("discriminator_loss", lambda r, f: (_bce(r, 1.0), _bce(f, 0.0)), "real_loss + fake_loss"),
     ("accuracy", lambda r, f: ((r < 0).sum() + (f > 0).sum()).item() / 12, "swapped"),
     ("accuracy", lambda r, f: (r > 0).float().mean().item(), "only the real images"),
     ("accuracy", lambda r, f: ((r > 0).sum() + (f < 0).sum()).item(), "number of right verdicts"),
     ("accuracy", lambda r, f: ((r > 0.5).sum() + (f < 0.5).sum()).item() / 12, "threshold"),
     ("accuracy", lambda r, f: ((r > 0).sum() + (f < 0).sum()) / 12, ".item()"),
     ("accuracy", lambda r, f: torch.cat([r > 0, f < 0]).mean(), ".float()"),
+    ("accuracy", lambda r, f: ((r < 0).sum() + (f > 0).sum()) / 12, "real and fake are swapped"),  # a tensor too
+    ("accuracy", lambda r, f: ((r > 0).sum() + (f > 0).sum()).item() / 12, "fakes are right when their logit is < 0"),
+    ("accuracy", lambda r, f: ((r < 0).sum() + (f < 0).sum()).item() / 12, "real images are right when"),
+    ("accuracy", lambda r, f: (f < 0).float().mean().item(), "only the fake images"),
+    ("accuracy", lambda r, f: ((torch.sigmoid(r) > 0).sum() + (torch.sigmoid(f) < 0).sum()).item() / 12,
+     "probabilities are always > 0"),
+    ("accuracy", lambda r, f: ((r > 0).sum() + (f < 0).sum()).item() / len(r), "not in one"),
+    ("accuracy", lambda r, f: (r > 0).float().mean().item() + (f < 0).float().mean().item(), "not in one"),
+    ("accuracy", lambda r, f: (r > 0).sum().item() + (f < 0).sum().item() / 12, "mind the brackets"),
+    ("accuracy", lambda r, f: 100 * ((r > 0).sum() + (f < 0).sum()).item() / 12, "not a percentage"),
+    ("accuracy", lambda r, f: ((r > 0).sum() + (f < 0).sum()).item() // 12, "integer division"),
+    ("accuracy", lambda r, f: torch.cat([r > 0, f < 0]).float(), "tensor of shape (12,)"),
     ("discriminator_64", nn.Sequential(_small_d(), nn.Sigmoid()), "sigmoid"),
     ("discriminator_64", _small_d(strided=2), "found 2 Conv2d"),
     ("discriminator_64", _small_d(head=[nn.Conv2d(64, 1, 4)]), "flatten"),
@@ -274,22 +443,57 @@ WRONG = [
     ("discriminator_64", _small_d(head=[nn.Flatten(), nn.Linear(64, 1)]), "in_features"),
     ("discriminator_64", _small_d(head=[nn.Conv2d(64, 1, 4), nn.Flatten()]), "not nn.Linear"),
     ("discriminator_64", _FixedBatchD(), "don't hard-code the batch size"),
+    ("discriminator_64", nn.Sequential(_small_d(), nn.ReLU()), "cuts off the negative logits"),
+    ("discriminator_64", nn.Sequential(_small_d(), nn.LeakyReLU(0.2, inplace=True)), "no activation after the final"),
+    ("discriminator_64", nn.Sequential(_small_d(), nn.Softmax(dim=1)), "softmax over one output"),
+    ("discriminator_64", _small_d(head=[nn.Linear(64 * 16, 1)]), "put nn.Flatten() before it"),
+    ("discriminator_64", _conv_d(padding=0), "kernel_size=4, stride=2, padding=1"),
+    ("discriminator_64", _conv_d(channels=(8, 16, 32, 64, 64)), "the last feature maps are 2x2"),
+    ("discriminator_64", _conv_d(first_in=1), "3 channels (RGB)"),
+    ("discriminator_64", _conv_d(norm_channels=16), "BatchNorm2d(n)"),
     ("generator_64", _small_g(doublings=3), "one more upsampling"),
     ("generator_64", _small_g(tail=[]), "nn.Tanh()"),
     ("generator_64", _small_g(tail=[nn.Sigmoid()]), "nn.Tanh()"),
     ("generator_64", _dcgan_g_for_4d_noise(), "nn.Unflatten"),
     ("generator_64", nn.Sequential(nn.Linear(100, 3 * 64 * 64), nn.Unflatten(1, (3, 64, 64)), nn.Tanh()),
      "no upsampling layer"),
+    ("generator_64", _small_g(doublings=2), "add 2 more upsampling blocks"),
+    ("generator_64", _small_g(doublings=5), "one upsampling block too many"),
+    ("generator_64", _small_g(tail=[nn.Sigmoid()]), "nn.Sigmoid gives [0, 1]"),
+    ("generator_64", _g_layers(padding=0), "doubles the size exactly"),
+    ("generator_64", _g_layers(noise=128), "nn.Linear(100, C * 4 * 4)"),
+    ("generator_64", _g_layers(unflatten=(32, 8, 8)), "needs exactly C * 4 * 4 features"),
+    ("generator_64", _g_layers(first_in=64), "in_channels must equal the out_channels"),
     ("interpolate", lambda a, b, n: torch.stack([a, b]), "shape"),
     ("interpolate", lambda a, b, n: a + (torch.arange(n) / n).view(-1, 1) * (b - a), "linspace(0, 1, steps) includes"),
     ("interpolate", lambda a, b, n: b + torch.linspace(0, 1, n).view(-1, 1) * (a - b), "from z2 to z1"),
     ("interpolate", _slerp, "not a straight line"),
+    ("interpolate", lambda a, b, n: (1 - torch.linspace(0, 1, n)) * a + torch.linspace(0, 1, n) * b,
+     "t must be shaped (steps, 1) so it broadcasts over latent_dim"),
+    ("interpolate", lambda a, b, n: torch.lerp(a, b, torch.linspace(0, 1, n).view(1, -1)), "shaped (steps, 1)"),
+    ("interpolate", _interpolate_two_dims, "not (1, latent_dim)"),
+    ("interpolate", lambda a, b, n: [(1 - t) * a + t * b for t in torch.linspace(0, 1, n)], "torch.stack(rows)"),
+    ("interpolate", _interpolate_cat, "torch.cat joins the vectors end to end"),
+    ("interpolate", lambda a, b, n: a + torch.linspace(0, 1, n).view(-1, 1, 1) * (b - a), "one dimension too many"),
+    ("interpolate", _interpolate_columns, "rows and columns are swapped"),
+    ("interpolate", lambda a, b, n: a + torch.linspace(0, 1, n - 1).view(-1, 1) * (b - a), "one row short"),
+    ("interpolate", lambda a, b, n: a + torch.linspace(0, 1, n + 1).view(-1, 1) * (b - a), "one row too many"),
+    ("interpolate", _lerp(lambda i, n: (i + 1) / n), "the first row must be z1 itself"),
+    ("interpolate", _lerp(lambda i, n: torch.linspace(0, 1, n + 1)[:-1]), "the last row must be z2 itself"),
+    ("interpolate", lambda a, b, n: a + torch.linspace(0, 1, n).view(-1, 1) * (a - b), "the direction is z2 - z1"),
+    ("interpolate", lambda a, b, n: a + torch.linspace(0, 1, n).view(-1, 1) * (b + a), "check the sign"),
+    ("interpolate", lambda a, b, n: a + torch.linspace(0, 1, n).view(-1, 1) * b, "z1 must fade out"),
     ("generator_loss", _saturating, "saturating loss"),
     ("generator_loss", lambda f: _bce(f, 0.0), "use label 1"),
     ("generator_loss", lambda f: F.logsigmoid(f).mean(), "check the sign"),
     ("generator_loss", lambda f: _bce(torch.sigmoid(f), 1.0), "sigmoid is applied twice"),
     ("generator_loss", lambda f: F.softplus(-f).sum(), "don't sum"),
     ("generator_loss", lambda f: _bce(f.detach(), 1.0), "can't differentiate"),
+    ("generator_loss", lambda f: -f.mean(), "WGAN / hinge generator loss"),
+    ("generator_loss", lambda f: -torch.sigmoid(f).mean(), "take the log"),
+    ("generator_loss", lambda f: ((f - 1) ** 2).mean(), "squared error (LSGAN)"),
+    ("generator_loss", lambda f: F.binary_cross_entropy_with_logits(f, torch.ones(len(f), 1)), "the logits' shape"),
+    ("generator_loss", lambda f: solutions.generator_loss(f).item(), "no .item()"),
     ("discriminator_step", _d_step(solutions.discriminator_loss, detach=False), "G's parameters received gradients"),
     ("discriminator_step", _d_step(lambda r, f: solutions.discriminator_loss(f, r)), "labels are swapped"),
     ("discriminator_step", _d_step(lambda r, f: _bce(r, 1.0)), "add the fake term"),
@@ -297,16 +501,33 @@ WRONG = [
     ("discriminator_step", _d_step(lambda r, f: -solutions.discriminator_loss(r, f)), "check the sign"),
     ("discriminator_step", _d_step_that_trains_g, "G's weights changed"),
     ("discriminator_step", _d_step_freezing_g, "no longer require grad"),
-    ("discriminator_step", _d_step_stepping_twice, "differ from those after one Adam step"),
+    ("discriminator_step", _d_step_stepping_twice, "opt_d.step() was called 2 times"),
+    ("discriminator_step", _d_step_one_step_per_term, "opt_d.step() was called 2 times"),
+    ("discriminator_step", lambda *args: _d_step_one_step_per_term(*args, fresh_logits=False), "backward() once"),
+    ("discriminator_step", _d_step(solutions.discriminator_loss, step=False), "opt_d.step() was never called"),
+    ("discriminator_step", _d_step_without_zero_grad, "call opt_d.zero_grad() before loss.backward()"),
+    ("discriminator_step", _d_step_all_under_no_grad, "only G(z) goes under torch.no_grad()"),
+    ("discriminator_step", _d_step(lambda r, f: _bce(r, 1.0) + _bce(f, 1.0)), "both batches got label 1"),
+    ("discriminator_step", _d_step(_d_loss_sigmoid_twice), "sigmoid is applied twice"),
+    ("discriminator_step", _d_step(lambda r, f: (F.softplus(-r) + F.softplus(f)).sum()), "don't sum"),
+    ("discriminator_step", _d_step(_d_loss_label_shape), "the labels must have the logits' shape"),
+    ("discriminator_step", _d_step_and_d_loss_mismatch, "differ from those after one Adam step"),
     ("generator_step", _g_step_with_combined_optimiser, "D's weights changed"),
     ("generator_step", _g_step_calling_opt_d, "other than opt_g"),
     ("generator_step", _g_step(_saturating), "saturating loss"),
     ("generator_step", _g_step(lambda f: _bce(f, 0.0)), "use label 1"),
     ("generator_step", _g_step(lambda f: _bce(f.detach(), 1.0)), "does not require grad"),
-    ("generator_step", _g_step(solutions.generator_loss, step_first=True), "G's weights did not change"),
+    ("generator_step", _g_step(solutions.generator_loss, step_first=True), "a step before backward()"),
     ("generator_step", _g_step(solutions.generator_loss, freeze_d=True, unfreeze=False), "no longer require grad"),
     ("generator_step", _g_step(lambda f: -f.mean()), "expected"),  # the hinge/WGAN loss: a different loss
     ("generator_step", _g_step_and_g_loss_mismatch, "differ from those after one Adam step"),
+    ("generator_step", _g_step_without_zero_grad, "call opt_g.zero_grad() before loss.backward()"),
+    ("generator_step", _g_step_detached_fakes, "no gradient reached G: don't detach the fakes"),
+    ("generator_step", _g_step_stepping_twice, "opt_g.step() was called 2 times"),
+    ("generator_step", _g_step(lambda f: _bce(torch.sigmoid(f), 1.0)), "sigmoid is applied twice"),
+    ("generator_step", _g_step(lambda f: F.logsigmoid(f).mean()), "check the sign"),
+    ("generator_step", _g_step(lambda f: -f.mean()), "WGAN / hinge generator loss"),
+    ("generator_step", _g_step_with_new_noise, "on the z you are given"),
 ]
 
 
@@ -344,6 +565,52 @@ def test_equivalent_answers_pass(capsys):
             return torch.tanh(self.net(z))
     assert run(capsys, "generator_64", G())[0] is True
     assert run(capsys, "discriminator_64", nn.Sequential(_small_d(), nn.Flatten(0)))[0] is True
+
+
+def _d_step_zeroing_d(G, D, opt_d, real, z):
+    fake = G(z).detach()
+    D.zero_grad()  # instead of opt_d.zero_grad(): the same
+    loss = nn.BCEWithLogitsLoss()(torch.cat([D(real), D(fake)]), torch.cat([torch.ones(len(real)),
+                                                                          torch.zeros(len(fake))]))
+    loss.backward()
+    opt_d.step()
+    return {"loss_d": loss.detach(), "d_real": 0.5}
+
+
+def _g_step_returning_dict(G, D, opt_g, z):
+    opt_g.zero_grad()
+    loss = -F.logsigmoid(D(G(z))).mean()
+    loss.backward()
+    opt_g.step()
+    return {"loss_g": loss}
+
+
+EQUIVALENT = [
+    ("normalize", lambda x: (x.float() - 127.5) / 127.5),
+    ("normalize", lambda x: x.double() * 2 / 255 - 1),
+    ("flip", lambda x, g: torch.where((torch.rand(len(x), generator=g) > 0.5)[:, None, None, None], x.flip(3), x)),
+    ("discriminator_loss", lambda r, f: -(F.logsigmoid(r).mean() + F.logsigmoid(-f).mean())),
+    ("accuracy", lambda r, f: torch.cat([r > 0, f < 0]).float().mean().item()),
+    ("accuracy", lambda r, f: float(((r > 0).sum() + (f < 0).sum()) / (len(r) + len(f)))),
+    ("interpolate", lambda a, b, n: torch.stack([a + i / (n - 1) * (b - a) for i in range(n)])),
+    ("interpolate", lambda a, b, n: torch.lerp(a.expand(n, -1), b.expand(n, -1), torch.linspace(0, 1, n)[:, None])),
+    ("interpolate", lambda a, b, n: a + torch.linspace(0, 1, n).unsqueeze(1) * (b - a)),
+    ("generator_loss", lambda f: -F.logsigmoid(f).mean()),
+    ("discriminator_step", _d_step_zeroing_d),
+    ("generator_step", _g_step_returning_dict),
+]
+
+
+@pytest.mark.parametrize("name, answer", EQUIVALENT, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EQUIVALENT)])
+def test_other_right_answers_pass(capsys, name, answer):
+    result, out = run(capsys, name, answer)
+    assert result is True, out
+
+
+def test_pytorch_hint_is_not_repeated(capsys):
+    answer = lambda *args: _d_step_one_step_per_term(*args, fresh_logits=False)  # noqa: E731
+    result, out = run(capsys, "discriminator_step", answer)
+    assert result is False and out.count("Hint:") == 1, out
 
 
 def test_checks_leave_the_notebook_alone(capsys):

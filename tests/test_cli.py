@@ -73,7 +73,7 @@ def test_help_lists_the_commands():
         assert command in r.stdout
 
 
-def test_cli_defaults_are_the_recommended_recipe(monkeypatch):
+def test_cli_defaults_are_the_recommended_recipe():
     from gan_lib import cli
     from gan_lib.config import recommended_config
 
@@ -81,11 +81,13 @@ def test_cli_defaults_are_the_recommended_recipe(monkeypatch):
     assert cli.train_config(args, num_classes=10) == recommended_config("cpu")
 
     # With a CUDA GPU the sizes the measurements favour there; options given on the command line win.
-    monkeypatch.setattr(cli, "pick_device", lambda name: torch.device("cuda"))  # needs no GPU
-    args = cli.build_parser().parse_args(["train", "--batch-size", "256", "--minutes", "5", "--conditional"])
+    args = cli.build_parser().parse_args(["train", "--batch-size", "256", "--minutes", "5", "--conditional",
+                                          "--device", "cuda"])  # only names the device: needs no GPU
     config = cli.train_config(args, num_classes=10)
     assert (config.model.resolution, config.model.g_width, config.model.d_width) == (64, 64, 64)
     assert (config.batch_size, config.minutes, config.steps, config.model.num_classes) == (256, 5, None, 10)
+    # Left to choose, the run keeps "auto", so its checkpoint resumes on whatever the next machine has.
+    assert cli.train_config(cli.build_parser().parse_args(["train"]), 10).device == "auto"
 
 
 def test_bad_arguments_are_rejected_by_the_parser(capsys):
