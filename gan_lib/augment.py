@@ -6,6 +6,8 @@ generator still gets gradients through the (differentiable) augmentation.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -84,6 +86,26 @@ def diff_augment(x: Tensor, policy: str = "color,translation,cutout",
     for name in check_policy(policy):
         x = {"color": color, "translation": translation, "cutout": cutout}[name](x, generator=generator)
     return x
+
+
+class InstanceNoise(nn.Module):
+    """D seen through Gaussian noise added to every image (Sønderby et al. 2017), fading as training goes on.
+
+    Early on, photos and fakes barely overlap and D separates them perfectly; blurring both with noise
+    makes them overlap, so D's verdicts (and G's gradients) stay informative. `sigma()` gives the
+    noise's current standard deviation (the Trainer lowers it linearly to 0 over the run).
+    """
+
+    def __init__(self, D: nn.Module, sigma: "Callable[[], float]", generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.D, self.sigma, self.generator = D, sigma, generator
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        sigma = self.sigma()
+        if sigma > 0:
+            noise = torch.randn(x.shape, generator=self.generator, device=_where(self.generator, x))
+            x = x + sigma * noise.to(x.device, x.dtype)
+        return self.D(x, labels)
 
 
 class Augmented(nn.Module):

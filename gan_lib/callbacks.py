@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -188,12 +189,14 @@ class LiveDashboard:
     shows_progress = True
 
     def __init__(self, every: int = 25, mode: str = "auto", out_dir: str | os.PathLike | None = None,
-                 smoothing: float = 0.6, nrow: int | None = None) -> None:
+                 smoothing: float = 0.6, nrow: int | None = None, watch: bool = True) -> None:
         if every < 1:
             raise GanLibError(f"every must be at least 1, got {every}")
         self.every, self.smoothing, self.nrow = every, smoothing, nrow
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.mode = _mode(mode)
+        # The live quality number and the alerts ("D is winning", "possible mode collapse").
+        self.monitor = TrainingMonitor(say=print if self.mode == "text" else None) if watch else None
         self.curves_png: bytes | None = None  # the latest renders, kept for tests and for saving
         self.samples_png: bytes | None = None
         self.stop_requested = False
@@ -207,6 +210,8 @@ class LiveDashboard:
         if self._trainer is None:
             self._begin(trainer)
         self._trainer = trainer
+        if self.monitor is not None:
+            self.monitor(trainer)
         if self.mode == "widget" and time.perf_counter() - self._last_progress > 0.25:
             self._update_progress(trainer)
         if self._last_render_step is None or trainer.step % self.every == 0:
@@ -231,13 +236,14 @@ class LiveDashboard:
         self.stop_button.on_click(self._on_stop)
         self.samples_image = widgets.Image(format="png", layout=widgets.Layout(width="40%"))
         self.curves_image = widgets.Image(format="png", layout=widgets.Layout(width="47%"))
+        self.alerts = widgets.HTML(value="")
         header = widgets.HBox([self.progress, self.stop_button, self.label])
-        self.box = widgets.VBox([header, widgets.HBox([self.samples_image, self.curves_image])])
+        self.box = widgets.VBox([header, self.alerts, widgets.HBox([self.samples_image, self.curves_image])])
         # Stable CSS hooks, so a browser test (tests/test_browser.py) or a course theme can find them.
         for widget, name in [(self.box, "gan-dashboard"), (self.progress, "gan-dashboard-progress"),
                              (self.label, "gan-dashboard-status"), (self.stop_button, "gan-dashboard-stop"),
                              (self.samples_image, "gan-dashboard-samples"),
-                             (self.curves_image, "gan-dashboard-curves")]:
+                             (self.curves_image, "gan-dashboard-curves"), (self.alerts, "gan-dashboard-alerts")]:
             widget.add_class(name)
         return self.box
 
@@ -259,6 +265,15 @@ class LiveDashboard:
         self.label.value = self.status_line(trainer)
         self._last_progress = time.perf_counter()
 
+    def alerts_html(self) -> str:
+        """The monitor's alerts as a short list (newest first), for the widget."""
+        if self.monitor is None or not self.monitor.alerts:
+            return ""
+        import html
+
+        items = "".join(f"<li>{html.escape(str(a))}</li>" for a in reversed(self.monitor.alerts[-3:]))
+        return f'<div style="color:#a15c00"><b>&#9888; Watch out</b><ul style="margin:2px 0">{items}</ul></div>'
+
     def render(self, trainer: TrainerLike) -> None:
         """Redraw curves and samples, then show them (widgets) or print a status line (text)."""
         plot_history(trainer.history, fig=self._fig, smoothing=self.smoothing, stacked=True)
@@ -271,6 +286,7 @@ class LiveDashboard:
         if self.mode == "widget":
             self.curves_image.value = self.curves_png
             self.samples_image.value = self.samples_png
+            self.alerts.value = self.alerts_html()
             self._update_progress(trainer)
         else:
             print(self.status_line(trainer), flush=True)
@@ -356,3 +372,118 @@ class LiveCurves:
             self._image.value = self.png
         elif history:
             print(" | ".join(f"{k} {float(history[-1][k]):.3f}" for k in ["step", *self.keys] if k in history[-1]))
+
+
+# --- watching for trouble ---------------------------------------------------------------------
+
+
+@dataclass
+class Alert:
+    """Something that looks wrong in a training run, with what usually fixes it."""
+
+    step: int
+    kind: str  # "D is winning", "possible mode collapse"
+    evidence: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"step {self.step:,}: {self.kind} ({self.evidence}). Likely fix: {self.fix}"
+
+
+def diversity(images: torch.Tensor) -> float:
+    """Mean distance between two images of a batch (floats in [-1, 1]), compared at 16x16: how different they are."""
+    small = torch.nn.functional.adaptive_avg_pool2d(images.float(), 16).flatten(1)
+    distances = torch.cdist(small, small)
+    n = len(small)
+    return float(distances.sum() / (n * (n - 1)))
+
+
+class TrainingMonitor:
+    """Watches a run and says when it looks wrong, and tracks a live quality number.
+
+    - "D is winning": D(x) above 0.9 and D(G(z)) below 0.1 on average over the last `window` logged steps.
+    - "possible mode collapse": the fixed-noise samples are less than `collapse_ratio` as diverse as
+      the photos (after `warmup` steps, when an untrained G's samples no longer count).
+    - Divergence (NaN) stops training with its own diagnosis (training.TrainingDiverged).
+    - Quality: the sliced Wasserstein distance (SWD, extractor-free; lower is better) of `quality_samples`
+      EMA samples against as many photos, added to the history as "swd". It runs only while its total
+      cost stays under `budget` (5%) of the training time, so it never slows training noticeably.
+
+    Alerts are kept in `alerts`, and `say` (e.g. print) is called with each new one.
+    """
+
+    def __init__(self, say: Any = None, window: int = 200, warmup: int = 500, collapse_ratio: float = 0.5,
+                 quality_samples: int = 256, budget: float = 0.05) -> None:
+        self.say, self.window, self.warmup, self.collapse_ratio = say, window, warmup, collapse_ratio
+        self.quality_samples, self.budget = quality_samples, budget
+        self.alerts: list[Alert] = []
+        self._active: set[str] = set()  # alerts raised and not yet cleared: say each once per episode
+        self._seconds = 0.0  # time spent here
+        self._z: torch.Tensor | None = None
+        self._photos: torch.Tensor | None = None
+
+    def __call__(self, trainer: Any) -> None:
+        history = trainer.history
+        if not history or history[-1]["step"] != trainer.step:  # only on steps that were logged
+            return
+        self._check_d_winning(trainer)  # cheap: every logged step
+        if self._seconds > self.budget * max(trainer.seconds, 1e-9):  # the rest only within the time budget
+            return
+        start = time.perf_counter()
+        if trainer.step >= self.warmup:
+            self._check_collapse(trainer)
+        history[-1]["swd"] = self.quality(trainer)
+        self._seconds += time.perf_counter() - start
+
+    def _raise(self, trainer: Any, kind: str, evidence: str | None, fix: str) -> None:
+        """Record (and say) an alert when its condition starts; forget it when the condition clears."""
+        if evidence is None:
+            self._active.discard(kind)
+            return
+        if kind in self._active:
+            return
+        self._active.add(kind)
+        alert = Alert(trainer.step, kind, evidence, fix)
+        self.alerts.append(alert)
+        if self.say is not None:
+            self.say(f"warning: {alert}")
+
+    def _check_d_winning(self, trainer: Any) -> None:
+        recent = []
+        for record in reversed(trainer.history):  # the records of the last `window` steps
+            if record["step"] <= trainer.step - self.window:
+                break
+            recent.append(record)
+        d_real = sum(r["d_real"] for r in recent) / len(recent)
+        d_fake = sum(r["d_fake"] for r in recent) / len(recent)
+        winning = d_real > 0.9 and d_fake < 0.1 and len(recent) >= 3
+        self._raise(trainer, "D is winning",
+                    f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f} over the last {self.window} steps" if winning else None,
+                    "weaken D: spectral norm (--d-norm spectral), DiffAugment, a lower lr_d (TTUR), or "
+                    "label smoothing; G gets almost no signal while D is this sure")
+
+    def _check_collapse(self, trainer: Any) -> None:
+        photos = self._photo_batch(trainer)
+        ratio = diversity(trainer.sample_fixed()) / diversity(photos.float() / 127.5 - 1)
+        self._raise(trainer, "possible mode collapse",
+                    f"the fixed samples are {ratio:.0%} as diverse as the photos" if ratio < self.collapse_ratio else None,
+                    "look at the samples: many alike means collapse. Try the non-saturating or hinge loss, "
+                    "spectral norm in D, a lower learning rate, or resume from an earlier checkpoint")
+
+    def _photo_batch(self, trainer: Any) -> torch.Tensor:
+        if self._photos is None:
+            self._photos = trainer.photos(self.quality_samples)
+        return self._photos
+
+    @torch.no_grad()
+    def quality(self, trainer: Any) -> float:
+        """SWD x 1e3 of EMA samples against photos (a light version of metrics.sliced_wasserstein)."""
+        from .metrics import sliced_wasserstein  # metrics pulls in torchmetrics: only when a monitor is used
+
+        photos = self._photo_batch(trainer)
+        if self._z is None:
+            self._z = torch.randn(len(photos), trainer.config.model.latent_dim, generator=torch.Generator().manual_seed(7))
+            self._labels = (torch.arange(len(photos)) % trainer.config.model.num_classes
+                            if trainer.config.model.num_classes else None)
+        fakes = to_uint8(trainer.sample(self._z, self._labels))
+        return round(sliced_wasserstein(fakes, photos, descriptors_per_image=64, dir_repeats=2)["swd"], 2)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import torch
 from PIL import Image
+from tqdm.auto import tqdm
 
-from .callbacks import SaveProgress
+from .callbacks import SaveProgress, TrainingMonitor
 from .checkpoint import Checkpoint
 from .config import D_NORMS, G_NORMS, RESOLUTIONS, UPSAMPLES, TrainConfig, pick_device, recommended_config
 from .data import ImageData, default_data_root, list_images, load_images
@@ -49,7 +50,8 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 # `train` options that set the TrainConfig or ModelConfig field of the same name.
 TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "loss", "lr_g", "lr_d", "d_steps", "diffaugment", "seed",
-                 "log_every", "resolution", "latent_dim", "g_width", "d_width", "g_norm", "d_norm", "upsample")
+                 "log_every", "label_smoothing", "instance_noise", "resolution", "latent_dim", "g_width", "d_width",
+                 "g_norm", "d_norm", "upsample")
 
 
 def train_config(args: argparse.Namespace, num_classes: int) -> TrainConfig:
@@ -103,7 +105,8 @@ def train(args: argparse.Namespace) -> None:
     (out / "config.json").parent.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(c.to_dict(), indent=2))
     saver = SaveProgress(out, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
-    trainer.fit(callbacks=[saver])  # the saver writes a final grid and checkpoint, also on Ctrl-C
+    monitor = TrainingMonitor(say=tqdm.write)  # alerts under the progress bar, quality (SWD) into metrics.jsonl
+    trainer.fit(callbacks=[monitor, saver])  # the saver writes a final grid and checkpoint, also on Ctrl-C
     if trainer.interrupted:
         say(f"saved {checkpoint}; continue with the same command plus --resume")
         sys.exit(130)
@@ -128,8 +131,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """Generate (or read) fakes, draw as many real photos, and print the metrics."""
-    from .metrics import evaluate, format_results, get_extractor
+    from .metrics import FEATURE_METRICS, check_metric_names, evaluate, format_results, get_extractor
 
+    names = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    check_metric_names(names)  # before any image is generated or read
     device = pick_device(args.device)
     if args.checkpoint:
         fake = generate_images(args.checkpoint, args.n, seed=args.seed, device=device)
@@ -141,8 +146,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     real = load_images(folder, fake.shape[-1], annotations=annotations, max_per_class=args.max_per_class).images
     # a seeded subset, so repeated evaluations hit the cached real features
     real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(args.seed))[: args.n]]
-    names = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    extractor = get_extractor(args.extractor).to(device) if {"fd", "kid", "mifid"} & set(names) else args.extractor
+    extractor = get_extractor(args.extractor).to(device) if set(FEATURE_METRICS) & set(names) else args.extractor
+    if "dogs" in names:  # the dog-o-meter classifies with the process's shared EfficientNet: run it on the device too
+        get_extractor("efficientnet").to(device)
     results = evaluate(fake, real, extractor=extractor, metrics=names, seed=args.seed)
     print(f"{len(fake)} generated vs {len(real)} real images at {fake.shape[-1]}px")
     print(format_results(results, extractor))
@@ -211,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--diffaugment", help="e.g. color,translation,cutout (default: none)")
     t.add_argument("--ema", type=float, help=f"EMA decay of G's weights (0: off; default {cpu.ema_decay})")
     t.add_argument("--r1", type=float, help="R1 penalty weight (default: 0, off)")
+    t.add_argument("--label-smoothing", type=float, help="one-sided: D aims at 1 - this for photos (e.g. 0.1; "
+                   "BCE losses only; default 0)")
+    t.add_argument("--instance-noise", type=float, help="std of noise added to D's inputs, fading to 0 over the "
+                   "run (e.g. 0.1; default 0)")
     t.add_argument("--seed", type=int, help=f"default: {cpu.seed}")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast (used on CPUs with AMX)")
@@ -231,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto")
     s.set_defaults(func=cmd_sample)
 
-    e = sub.add_parser("evaluate", help="FD/KID/SWD of generated images against real ones")
+    e = sub.add_parser("evaluate", help="FD/KID/precision/recall/SWD of generated images against real ones, "
+                                        "and how many look like dogs")
     what = e.add_mutually_exclusive_group(required=True)
     what.add_argument("--checkpoint", help="generate from this checkpoint")
     what.add_argument("--fakes", help="a folder of generated images")
@@ -239,9 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dataset", choices=sorted(DATASETS))
     e.add_argument("--max-per-class", type=positive_int)
     e.add_argument("--n", type=positive_int, default=1000, help="how many images of each side to compare")
-    e.add_argument("--metrics", default="fd,kid,swd", help="comma-separated: fd, kid, swd")
+    e.add_argument("--metrics", default="fd,kid,swd",
+                   help="comma-separated: fd, kid, mifid, swd, pr (precision/recall), dogs (dog-o-meter: the share "
+                        "of fakes an ImageNet classifier calls a dog, and their breeds)")
     e.add_argument("--extractor", default="efficientnet", choices=("efficientnet", "inception"),
-                   help="features for FD/KID: efficientnet (offline) or inception (standard FID; downloads weights)")
+                   help="features for FD/KID/MiFID/pr: efficientnet (offline) or inception (standard FID; "
+                        "downloads weights)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="auto")
     e.set_defaults(func=cmd_evaluate)

@@ -78,6 +78,8 @@ class TrainConfig:
     diffaugment: str = ""  # e.g. "color,translation,cutout"
     r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off)
     gp_weight: float = 10.0  # weight of the gradient penalty (only with loss="wgan-gp")
+    label_smoothing: float = 0.0  # one-sided: D's target for photos is 1 - label_smoothing (BCE losses)
+    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs at the start, fading to 0 over the run
     flip: bool = True
     seed: int = 0
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu
@@ -98,6 +100,8 @@ class TrainConfig:
         if not 0 <= self.ema_decay < 1:
             raise GanLibError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         check_choice("loss", self.loss, tuple(LOSSES))
+        if self.instance_noise < 0:
+            raise GanLibError(f"instance_noise must be 0 or more, got {self.instance_noise}")
         check_policy(self.diffaugment)
         if self.loss == "wgan-gp" and self.model.d_norm == "batch":
             raise GanLibError("WGAN-GP needs a discriminator without BatchNorm (its penalty is per image): "

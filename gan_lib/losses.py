@@ -7,6 +7,7 @@ the generator minimises `g_loss(f, r)`.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -17,9 +18,13 @@ from torch import Tensor
 from .errors import GanLibError
 
 
-def bce_d_loss(r: Tensor, f: Tensor) -> Tensor:
-    """-log sigma(r) - log(1 - sigma(f)) = softplus(-r) + softplus(f): punish calling reals fake AND fakes real."""
-    return F.binary_cross_entropy_with_logits(r, torch.ones_like(r)) + \
+def bce_d_loss(r: Tensor, f: Tensor, real_label: float = 1.0) -> Tensor:
+    """-log sigma(r) - log(1 - sigma(f)) = softplus(-r) + softplus(f): punish calling reals fake AND fakes real.
+
+    real_label < 1 is one-sided label smoothing (Salimans et al. 2016): D aims at 0.9, say, for photos,
+    so it never grows arbitrarily confident and keeps giving G useful gradients.
+    """
+    return F.binary_cross_entropy_with_logits(r, torch.full_like(r, real_label)) + \
         F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))
 
 
@@ -125,7 +130,8 @@ LOSSES: dict[str, GanLoss] = {
 NONSATURATING = LOSSES["nonsaturating"]  # the default of the two training steps
 
 
-def get_loss(name: str, r1_gamma: float = 0.0, gp_weight: float | None = None) -> GanLoss:
+def get_loss(name: str, r1_gamma: float = 0.0, gp_weight: float | None = None,
+             label_smoothing: float = 0.0) -> GanLoss:
     """Look a loss up by name (a helpful error lists the valid names), with its regulariser weights."""
     try:
         loss = LOSSES[name]
@@ -133,4 +139,11 @@ def get_loss(name: str, r1_gamma: float = 0.0, gp_weight: float | None = None) -
         raise GanLibError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
     if gp_weight is not None and loss.gp_weight > 0:
         loss = replace(loss, gp_weight=gp_weight)
+    if label_smoothing:
+        if loss.d_loss is not bce_d_loss:
+            raise GanLibError(f"label smoothing changes the BCE labels: use it with the nonsaturating or minimax "
+                              f"loss, not {name}")
+        if not 0 < label_smoothing < 0.5:
+            raise GanLibError(f"label_smoothing must be between 0 and 0.5 (e.g. 0.1), got {label_smoothing}")
+        loss = replace(loss, d_loss=functools.partial(bce_d_loss, real_label=1.0 - label_smoothing))
     return replace(loss, r1_gamma=r1_gamma) if r1_gamma else loss

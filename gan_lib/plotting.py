@@ -174,10 +174,14 @@ def _legend(ax: Axes) -> None:
 def plot_history(
     history: History, fig: Figure | None = None, smoothing: float = 0.6, stacked: bool = False
 ) -> Figure:
-    """Plot D/G losses and D(x), D(G(z)) from Trainer.history records; draws on `fig` if given."""
-    fig = fig if fig is not None else new_figure(figsize=(10, 3.5), layout="constrained")
+    """Plot D/G losses, D(x) and D(G(z)) from Trainer.history records, and the quality (SWD) when the
+    history has it (callbacks.TrainingMonitor); draws on `fig` if given."""
+    quality = bool(_series(history, "swd")[0])  # a third panel once a TrainingMonitor measured quality
+    panels = 3 if quality else 2
+    fig = fig if fig is not None else new_figure(figsize=(5 * panels, 3.5), layout="constrained")
     fig.clear()
-    ax_loss, ax_d = fig.subplots(2, 1) if stacked else fig.subplots(1, 2)
+    axes = fig.subplots(panels, 1) if stacked else fig.subplots(1, panels)
+    ax_loss, ax_d = axes[0], axes[1]
     has_loss = plot_series(ax_loss, history, "loss_d", "D loss", smoothing, "C0")
     has_loss |= plot_series(ax_loss, history, "loss_g", "G loss", smoothing, "C1")
     if not has_loss:
@@ -190,6 +194,9 @@ def plot_history(
     ax_d.set(title="Discriminator outputs", xlabel="step", ylabel="mean P(real)", ylim=(0, 1))
     _legend(ax_loss)
     _legend(ax_d)
+    if quality:
+        plot_series(axes[2], history, "swd", "SWD", 0.0, "C4")
+        axes[2].set(title="Quality: SWD to the photos (lower is better)", xlabel="step", ylabel="SWD x 1e3")
     return fig
 
 

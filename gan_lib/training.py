@@ -21,8 +21,8 @@ from typing import Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from .augment import Augmented
-from .callbacks import ProgressBar, shows_progress
+from .augment import Augmented, InstanceNoise
+from .callbacks import ProgressBar, shows_progress, training_progress
 from .checkpoint import Checkpoint
 from .config import TrainConfig, pick_device
 from .data import Batches, ImageData
@@ -189,7 +189,7 @@ class Trainer:
         self.ema = copy.deepcopy(self.G).eval().requires_grad_(False) if c.ema_decay > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=c.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=c.betas)
-        self.loss = get_loss(c.loss, r1_gamma=c.r1_gamma, gp_weight=c.gp_weight)
+        self.loss = get_loss(c.loss, r1_gamma=c.r1_gamma, gp_weight=c.gp_weight, label_smoothing=c.label_smoothing)
         # Noise and augmentation are drawn on the training device: a GPU never waits for the CPU.
         # (Under torchrun every rank draws the same numbers from the same seed, on identical GPUs.)
         self.rng = torch.Generator(self.device).manual_seed(c.seed + 1)
@@ -232,7 +232,13 @@ class Trainer:
             D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
         self.amp_dtype = amp_dtype(self.device) if c.amp else None
         mixed = (lambda net: MixedPrecision(net, self.amp_dtype)) if self.amp_dtype else (lambda net: net)
-        judged = (lambda D: Augmented(D, c.diffaugment, self.rng)) if c.diffaugment else (lambda D: D)
+        def judged(D: nn.Module) -> nn.Module:  # what D sees: DiffAugment, then instance noise, when switched on
+            if c.diffaugment:
+                D = Augmented(D, c.diffaugment, self.rng)
+            if c.instance_noise > 0:
+                D = InstanceNoise(D, lambda: c.instance_noise * (1 - training_progress(self)[0]), self.rng)
+            return D
+
         # (G, D) for the D step, where G only makes fakes; (G, D) for the G step, where D only judges.
         self._d_step_nets = mixed(self.G), mixed(judged(D_train))
         self._g_step_nets = mixed(G_train), mixed(judged(self.D))
@@ -375,6 +381,11 @@ class Trainer:
         images = generate(G, z, labels)
         G.train(was_training)
         return images
+
+    def photos(self, n: int) -> Tensor:
+        """n training photos (uint8, on the CPU), the same ones every time: a yardstick for the samples."""
+        index = torch.randperm(len(self.batches.images), generator=torch.Generator().manual_seed(0))[:n]
+        return self.batches.images[index.to(self.batches.images.device)].cpu()
 
     def sample_fixed(self) -> Tensor:
         """The fixed-noise samples: the same noise every time, to watch training progress."""

@@ -86,3 +86,20 @@ def test_penalties_belong_to_the_loss():
 def test_unknown_loss_lists_the_choices():
     with pytest.raises(GanLibError, match="hinge"):
         get_loss("vanilla")
+
+
+def test_one_sided_label_smoothing():
+    smooth = get_loss("nonsaturating", label_smoothing=0.1)
+    r, f = torch.tensor(R), torch.tensor(F_)
+    # BCE with target 0.9 for photos: -(0.9 log sigma(r) + 0.1 log(1 - sigma(r))); fakes keep label 0.
+    expected = mean([-(0.9 * math.log(sig(x)) + 0.1 * math.log(1 - sig(x))) for x in R]) \
+        + mean([-math.log(1 - sig(x)) for x in F_])
+    assert smooth.d_loss(r, f).item() == pytest.approx(expected, rel=1e-5)
+    assert smooth.g_loss(f).item() == pytest.approx(EXPECTED_G["nonsaturating"], rel=1e-5)  # G's loss is unchanged
+    # A very confident D (huge real logits) is now penalised: the smoothed loss has a minimum at sigma(r) = 0.9.
+    assert smooth.d_loss(torch.tensor([20.0]), torch.tensor([-20.0])) > smooth.d_loss(torch.tensor([2.2]),
+                                                                                      torch.tensor([-20.0]))
+    with pytest.raises(GanLibError, match="nonsaturating or minimax"):
+        get_loss("hinge", label_smoothing=0.1)
+    with pytest.raises(GanLibError, match="between 0 and 0.5"):
+        get_loss("nonsaturating", label_smoothing=0.7)

@@ -36,7 +36,7 @@ class FakeTrainer:
         self.step = 0
         self.seconds = 0.0
         self.stop_reason = None
-        self.config = SimpleNamespace(steps=steps, minutes=None)
+        self.config = SimpleNamespace(steps=steps, minutes=None, model=SimpleNamespace(latent_dim=8, num_classes=0))
         self.history: list[dict[str, float]] = []
         self.samples = torch.full((4, 3, 8, 8), -1.0)
         self.stop_calls = 0
@@ -46,6 +46,13 @@ class FakeTrainer:
 
     def request_stop(self) -> None:
         self.stop_calls += 1
+
+    def sample(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.samples[torch.arange(len(z)) % len(self.samples)]
+
+    def photos(self, n: int) -> torch.Tensor:
+        return torch.randint(0, 256, (min(n, 16), *self.samples.shape[1:]), dtype=torch.uint8,
+                             generator=torch.Generator().manual_seed(0))
 
     def advance(self, n: int = 1) -> None:
         for _ in range(n):
@@ -154,7 +161,7 @@ def test_notebook_figure_has_png_repr():
 def test_dashboard_widget_mode_updates_images_in_place(monkeypatch: pytest.MonkeyPatch):
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *objs: shown.extend(objs))
-    trainer, dashboard = FakeTrainer(steps=10), LiveDashboard(every=3, mode="widget")
+    trainer, dashboard = FakeTrainer(steps=10), LiveDashboard(every=3, mode="widget", watch=False)
     run_steps(dashboard, trainer, 1)
     assert shown == [dashboard.box]
     first_samples, first_curves = dashboard.samples_png, dashboard.curves_png
@@ -173,7 +180,7 @@ def test_dashboard_widget_mode_updates_images_in_place(monkeypatch: pytest.Monke
 
 def test_dashboard_stop_button_requests_stop_and_finish_marks_early_stop(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *objs: None)
-    trainer, dashboard = FakeTrainer(steps=10), LiveDashboard(every=5, mode="widget")
+    trainer, dashboard = FakeTrainer(steps=10), LiveDashboard(every=5, mode="widget", watch=False)
     run_steps(dashboard, trainer, 2)
     dashboard.stop_button.click()
     assert trainer.stop_calls == 1 and dashboard.stop_button.disabled
@@ -183,7 +190,7 @@ def test_dashboard_stop_button_requests_stop_and_finish_marks_early_stop(monkeyp
 
 def test_dashboard_follows_the_time_budget_and_shows_its_end_as_success(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *objs: None)
-    trainer, dashboard = FakeTrainer(steps=None), LiveDashboard(every=5, mode="widget")
+    trainer, dashboard = FakeTrainer(steps=None), LiveDashboard(every=5, mode="widget", watch=False)
     trainer.config.minutes = 0.1  # 6 s; FakeTrainer trains half a second per step
     run_steps(dashboard, trainer, 5)
     assert dashboard.progress.value == pytest.approx(2.5 / 6)
@@ -209,8 +216,21 @@ def test_progress_bar_is_time_based_and_full_at_a_normal_end(capsys):
     assert "100%" in capsys.readouterr().err
 
 
+def test_dashboard_shows_alerts_and_the_live_quality_number(monkeypatch):
+    monkeypatch.setattr(IPython.display, "display", lambda *objs: None)
+    trainer, dashboard = FakeTrainer(steps=400), LiveDashboard(every=50, mode="widget")
+    trainer.samples = torch.rand(4, 3, 16, 16) * 2 - 1  # SWD needs 16 px or more
+    for _ in range(300):
+        trainer.advance()
+        trainer.history[-1].update(d_real=0.98, d_fake=0.01)  # D wins by a mile
+        dashboard(trainer)
+    assert "D is winning" in dashboard.alerts.value and "spectral norm" in dashboard.alerts.value
+    assert any("swd" in r for r in trainer.history)
+    assert [ax.get_title() for ax in dashboard._fig.axes][-1].startswith("Quality: SWD")
+
+
 def test_dashboard_text_mode_prints_status_and_saves_pngs(tmp_path: Path, capsys):
-    trainer, dashboard = FakeTrainer(steps=10), LiveDashboard(every=4, mode="text", out_dir=tmp_path)
+    trainer, dashboard = FakeTrainer(steps=10), LiveDashboard(every=4, mode="text", watch=False, out_dir=tmp_path)
     run_steps(dashboard, trainer, 9)
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" |")[0] for line in lines] == ["step 1/10", "step 4/10", "step 8/10"]

@@ -326,3 +326,19 @@ def test_fit_returns_the_trainer_with_a_one_line_summary(tiny_folder, tmp_path):
     assert trainer.fit(progress=False) is trainer
     assert repr(trainer).startswith("Trainer(step=3, ") and repr(trainer).endswith("stopped by: steps)")
     assert len(trainer.history) == 3 and "\n" not in repr(trainer)
+
+
+def test_label_smoothing_and_instance_noise_are_switches_of_a_run(tiny_folder, tmp_path):
+    from gan_lib.augment import InstanceNoise
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = Trainer(small_config(steps=4, label_smoothing=0.1, instance_noise=0.2, diffaugment=""), data)
+    noisy = trainer._d_step_nets[1]
+    noisy = noisy.net if hasattr(noisy, "net") else noisy  # under mixed precision, the wrapped network
+    assert isinstance(noisy, InstanceNoise) and noisy.sigma() == pytest.approx(0.2)
+    trainer.fit(progress=False)
+    assert noisy.sigma() == pytest.approx(0.0)  # faded to nothing by the end of the run
+    assert trainer.loss.d_loss(torch.tensor([10.0]), torch.tensor([-10.0])) > 0.3  # 0.9 targets: no loss near 0
+    with pytest.raises(GanLibError, match="instance_noise"):
+        small_config(instance_noise=-1.0)
