@@ -1,4 +1,4 @@
-"""Sample-quality metrics: FID/KID/MiFID (torchmetrics), sliced Wasserstein distance, nearest neighbours.
+"""Sample-quality metrics: FID/KID/MiFID (torchmetrics), precision/recall, SWD, a dog-o-meter, nearest neighbours.
 
 Images are uint8 tensors N x 3 x H x W. Feature-based metrics take a feature extractor: any nn.Module
 mapping uint8 images to float N x D features; ours also carry `name` (cache key), `label` (how to report
@@ -16,6 +16,8 @@ import hashlib
 import math
 import os
 import warnings
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +33,8 @@ from .files import save_atomically
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the file torch-fidelity/torchmetrics load
 DEFAULT_WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0"
-METRICS = ("fd", "kid", "mifid", "swd")
+METRICS = ("fd", "kid", "mifid", "swd", "pr", "dogs")
+FEATURE_METRICS = ("fd", "kid", "mifid", "pr")  # the metrics computed on extractor features
 
 Extractor = nn.Module | str  # a module, or "inception" / "efficientnet"
 
@@ -82,6 +85,10 @@ class EfficientNetExtractor(nn.Module):
         x = _resize(images, self.input_size)
         x = (x - 127.0) / 128.0  # TF EfficientNet-Lite preprocessing (mean 127, std 128), not ImageNet mean/std
         return self.net.extract_features(x).mean(dim=(2, 3))
+
+    def classify(self, features: Tensor) -> Tensor:
+        """ImageNet-1k logits (N x 1000) from this extractor's pooled features: the network's own classifier head."""
+        return self.net._fc(features.to(self.net._fc.weight.device)).cpu()
 
 
 class InceptionExtractor(nn.Module):
@@ -310,6 +317,116 @@ def mifid(
     return float(metric.compute())
 
 
+# ----------------------------------------------------------------------------- precision and recall
+
+
+@torch.no_grad()
+def _knn_radii(x: Tensor, k: int, chunk_size: int) -> Tensor:
+    """Distance from each row of x to its k-th nearest other row (itself excluded), in row chunks."""
+    radii = [
+        # k + 1 smallest: the first is the point itself (distance ~0)
+        torch.cdist(x[i : i + chunk_size], x).topk(k + 1, dim=1, largest=False).values[:, k]
+        for i in range(0, len(x), chunk_size)
+    ]
+    return torch.cat(radii)
+
+
+@torch.no_grad()
+def _inside_manifold(queries: Tensor, points: Tensor, radii: Tensor, chunk_size: int) -> Tensor:
+    """For each query: is it inside some ball around `points` (ball i has radius radii[i])?"""
+    inside = [
+        (torch.cdist(queries[i : i + chunk_size], points) <= radii).any(dim=1)
+        for i in range(0, len(queries), chunk_size)
+    ]
+    return torch.cat(inside)
+
+
+def precision_recall(
+    fake: Tensor,
+    real: Tensor,
+    extractor: Extractor | None = None,
+    k: int = 3,
+    cache_dir: str | Path | None = None,
+    chunk_size: int = 1024,
+) -> tuple[float, float]:
+    """Improved precision/recall (Kynkäänniemi et al. 2019): share of fakes on the real manifold, and vice versa.
+
+    Each set's manifold is the union of balls around its features, each ball's radius the distance to the
+    k-th nearest neighbour in the same set. Precision says how many fakes look real (quality), recall how
+    much of the real variety the fakes cover (diversity).
+    """
+    f, r = _feature_pair(fake, real, extractor, cache_dir)
+    if not 1 <= k < min(len(f), len(r)):
+        raise GanLibError(f"k must be between 1 and {min(len(f), len(r)) - 1} for {len(f)} fake and {len(r)} "
+                          f"real samples, got {k}; pass a smaller k or more samples")
+    # chunks of rows keep memory at chunk_size x N distances, even for sets of many thousands
+    fakes_in_real = _inside_manifold(f, r, _knn_radii(r, k, chunk_size), chunk_size)
+    reals_in_fake = _inside_manifold(r, f, _knn_radii(f, k, chunk_size), chunk_size)
+    return fakes_in_real.sum().item() / len(f), reals_in_fake.sum().item() / len(r)
+
+
+# ----------------------------------------------------------------------------- dog-o-meter
+
+DOG_CLASSES = range(151, 269)  # ImageNet-1k classes 151 (Chihuahua) .. 268 (Mexican hairless): the 118 dog breeds
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet-1k class names, from torchvision's bundled metadata (no download)."""
+    from torchvision.models import ResNet50_Weights
+
+    return list(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def _dog_summary(dog_share: float, breed_shares: dict[str, float], top: int) -> str:
+    """'72% called a dog; top breeds: golden retriever 20%, ...' (breed shares are of all images)."""
+    text = f"{dog_share:.0%} called a dog"
+    breeds = ", ".join(f"{name} {share:.0%}" for name, share in list(breed_shares.items())[:top])
+    return f"{text}; top breeds: {breeds}" if breeds else text
+
+
+@dataclass
+class DogReport:
+    """What an ImageNet classifier says about a set of images: how many are dogs, and which breeds."""
+
+    dog_share: float  # share of images whose top-1 ImageNet class is a dog breed
+    breeds: dict[str, int]  # top-1 breed -> count, over the images called a dog, most common first
+    num_images: int
+
+    def breed_shares(self) -> dict[str, float]:
+        """Breed -> share of all images, most common first."""
+        return {name: count / self.num_images for name, count in self.breeds.items()}
+
+    def summary(self, top: int = 5) -> str:
+        """One readable line: '72% called a dog; top breeds: golden retriever 20%, ...'."""
+        return _dog_summary(self.dog_share, self.breed_shares(), top)
+
+
+def dog_report(logits: Tensor) -> DogReport:
+    """A DogReport from ImageNet-1k logits (N x 1000), one row per image."""
+    top1 = logits.argmax(dim=1).tolist()
+    dogs = [c for c in top1 if c in DOG_CLASSES]
+    names = imagenet_classes()
+    breeds = {names[c]: n for c, n in Counter(dogs).most_common()}
+    return DogReport(dog_share=len(dogs) / len(top1), breeds=breeds, num_images=len(top1))
+
+
+def dog_o_meter(images: Tensor, batch_size: int = 64, extractor: EfficientNetExtractor | None = None) -> DogReport:
+    """Share of images that EfficientNet-Lite0's ImageNet classifier calls a dog (top-1 class 151..268), and breeds.
+
+    extractor: an EfficientNetExtractor already loaded (e.g. on a GPU); default: the process's shared one.
+    """
+    _check_images(images, "images")
+    if len(images) == 0:
+        raise GanLibError("The dog-o-meter got no images; pass at least one")
+    ext = extractor if extractor is not None else get_extractor("efficientnet")
+    if not isinstance(ext, EfficientNetExtractor):
+        raise GanLibError("The dog-o-meter needs the EfficientNet-Lite0 extractor (efficientnet_extractor()), "
+                          f"got {type(ext).__name__}")
+    # the classifier head on the extractor's pooled features: the same preprocessing, weights loaded once
+    return dog_report(ext.classify(extract_features(images, ext, batch_size)))
+
+
 # ----------------------------------------------------------------------------- sliced Wasserstein (ProGAN)
 
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
@@ -485,6 +602,13 @@ def nearest_neighbour_pairs(
 # ----------------------------------------------------------------------------- one call for CLI / benchmarks
 
 
+def check_metric_names(metrics: tuple[str, ...] | list[str]) -> None:
+    """Raise a GanLibError naming the choices if any metric name is unknown."""
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise GanLibError(f"Unknown metric(s) {sorted(unknown)}; choose from {list(METRICS)}")
+
+
 def evaluate(
     fake: Tensor,
     real: Tensor,
@@ -493,14 +617,17 @@ def evaluate(
     cache_dir: str | Path | None = None,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Compute the requested metrics of fake vs real uint8 images; keys fd, kid, kid_std, mifid, swd, swd_<res>."""
-    unknown = set(metrics) - set(METRICS)
-    if unknown:
-        raise GanLibError(f"Unknown metric(s) {sorted(unknown)}; choose from {list(METRICS)}")
+    """The requested metrics of fake vs real uint8 images.
+
+    Keys: fd, kid, kid_std, mifid, precision, recall, swd, swd_<res>; for "dogs" dog_share and
+    "breed: <name>" (share of the fakes) for the five most common breeds, most common first.
+    """
+    check_metric_names(metrics)
     _check_images(fake, "fake images")
     _check_images(real, "real images")
     results: dict[str, float] = {}
-    if {"fd", "kid", "mifid"} & set(metrics):
+    ext, f = None, None
+    if set(FEATURE_METRICS) & set(metrics):
         ext = get_extractor(extractor)
         f, r = extract_features(fake, ext), real_features(real, ext, cache_dir)
         if "fd" in metrics:
@@ -509,8 +636,17 @@ def evaluate(
             results["kid"], results["kid_std"] = kernel_inception_distance(f, r, seed=seed)
         if "mifid" in metrics:
             results["mifid"] = mifid(f, r)
+        if "pr" in metrics:
+            results["precision"], results["recall"] = precision_recall(f, r)
     if "swd" in metrics:
         results.update(sliced_wasserstein(fake, real, seed=seed))
+    if "dogs" in metrics:
+        if isinstance(ext, EfficientNetExtractor) and f is not None:
+            report = dog_report(ext.classify(f))  # the features are already there: only the head runs
+        else:
+            report = dog_o_meter(fake)
+        results["dog_share"] = report.dog_share
+        results.update({f"breed: {name}": share for name, share in list(report.breed_shares().items())[:5]})
     return results
 
 
@@ -525,7 +661,13 @@ def format_results(results: dict[str, float], extractor: Extractor = "efficientn
         lines.append(f"KID ({short}): {results['kid']:.4f} ± {results.get('kid_std', 0.0):.4f}")
     if "mifid" in results:
         lines.append(f"MiFID ({short}): {results['mifid']:.2f}")
+    if "precision" in results:
+        lines.append(f"Precision / recall ({short}, k=3): {results['precision']:.3f} / {results['recall']:.3f}")
     if "swd" in results:
         levels = ", ".join(f"{k[4:]}px {v:.1f}" for k, v in results.items() if k.startswith("swd_"))
         lines.append(f"SWD x1e3 (7x7 Laplacian patches): {results['swd']:.1f} ({levels})")
+    if "dog_share" in results:
+        breeds = {k.removeprefix("breed: "): v for k, v in results.items() if k.startswith("breed: ")}
+        summary = _dog_summary(results["dog_share"], breeds, top=5)
+        lines.append(f"Dog-o-meter (EfficientNet-Lite0's ImageNet classifier): {summary}")
     return "\n".join(lines)

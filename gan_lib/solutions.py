@@ -116,3 +116,31 @@ def generator_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: 
     opt_g.step()  # opt_g holds G's parameters only, so D's weights stay as they are
     D.requires_grad_(True)  # D learns again in its next step
     return loss.item()
+
+
+# --- 05 judging a GAN ---------------------------------------------------------------------------
+
+
+def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> float:
+    """Fréchet distance of two Gaussians: ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))."""
+    mean_term = (mu1 - mu2).pow(2).sum()  # squared distance between the means
+    # Tr((S1 S2)^(1/2)) is the sum of the square roots of the eigenvalues of S1 S2. Those equal the
+    # eigenvalues of sqrt(S1) S2 sqrt(S1), which is symmetric, so eigvalsh gives them as real numbers.
+    evals, evecs = torch.linalg.eigh(sigma1)
+    sqrt1 = evecs @ torch.diag(evals.clamp(min=0).sqrt()) @ evecs.T  # the matrix square root of S1
+    middle = torch.linalg.eigvalsh(sqrt1 @ sigma2 @ sqrt1)
+    trace_sqrt = middle.clamp(min=0).sqrt().sum()  # rounding can make a zero eigenvalue slightly negative
+    return (mean_term + torch.trace(sigma1) + torch.trace(sigma2) - 2 * trace_sqrt).item()
+
+
+def kid_mmd(x: Tensor, y: Tensor) -> float:
+    """Unbiased MMD^2 between feature sets x (n, d) and y (m, d) with KID's kernel k(a, b) = (a.b / d + 1)^3."""
+    d = x.shape[1]
+    k_xx = (x @ x.T / d + 1) ** 3  # k for every pair within x
+    k_yy = (y @ y.T / d + 1) ** 3
+    k_xy = (x @ y.T / d + 1) ** 3  # every (x, y) pair
+    n, m = len(x), len(y)
+    # Unbiased: leave out k(a, a), each sample compared with itself; n (n - 1) pairs remain.
+    within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
+    within_y = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    return (within_x + within_y - 2 * k_xy.mean()).item()

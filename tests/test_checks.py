@@ -1,4 +1,5 @@
 """The exercise checks: reference answers pass; stubs, crashes and the typical wrong answers fail with a hint."""
+import itertools
 import time
 
 import pytest
@@ -16,7 +17,7 @@ def reference(name):
 
 
 FUNCTIONS = ["normalize", "flip", "discriminator_loss", "accuracy", "interpolate", "generator_loss",
-             "discriminator_step", "generator_step"]
+             "discriminator_step", "generator_step", "frechet_distance", "kid_mmd"]
 MODELS = ["discriminator_64", "generator_64"]
 EXERCISES = FUNCTIONS + MODELS
 
@@ -374,6 +375,44 @@ def _g_step_with_new_noise(G, D, opt_g, z):
     return solutions.generator_step(G, D, opt_g, torch.randn_like(z))
 
 
+def _matrix_sqrt(s):
+    evals, evecs = torch.linalg.eigh(s)
+    return evecs @ torch.diag(evals.clamp(min=0).sqrt()) @ evecs.T
+
+
+def _trace_sqrt(s1, s2):
+    return torch.linalg.eigvals(s1 @ s2).sqrt().real.sum()
+
+
+def _fd(mean=lambda m1, m2: ((m1 - m2) ** 2).sum(), root=_trace_sqrt, factor=-2.0):
+    """A Fréchet distance mean(mu1, mu2) + Tr(S1) + Tr(S2) + factor * root(S1, S2), right with the defaults."""
+    def frechet_distance(mu1, sigma1, mu2, sigma2):
+        return mean(mu1, mu2) + sigma1.trace() + sigma2.trace() + factor * root(sigma1, sigma2)
+    return frechet_distance
+
+
+def _fd_complex(mu1, sigma1, mu2, sigma2):
+    root = torch.linalg.eigvals(sigma1 @ sigma2).sqrt().sum()  # complex, without .real
+    return ((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * root
+
+
+def _kid(degree=3, scale=None, biased=False, pairs_n2=False, factor=2.0, cross_off_diagonal=False):
+    """An MMD^2 estimate with kernel (a.b / scale + 1)^degree, right with the defaults."""
+    def kid_mmd(x, y):
+        d = scale(x) if scale else x.shape[1]
+        k_xx, k_yy, k_xy = [(a @ b.T / d + 1) ** degree for a, b in ((x, x), (y, y), (x, y))]
+
+        def distinct(k):
+            n, m = k.shape
+            pairs = n * m if pairs_n2 else n * m - min(n, m)
+            return (k.sum() - k.diagonal().sum()) / pairs
+
+        cross = distinct(k_xy) if cross_off_diagonal else k_xy.mean()
+        within = (k_xx.mean() + k_yy.mean()) if biased else distinct(k_xx) + distinct(k_yy)
+        return within - factor * cross
+    return kid_mmd
+
+
 WRONG = [
     ("normalize", lambda x: x.float() / 255, "[0, 1]"),
     ("normalize", lambda x: x.float() / 127.5, "subtract 1"),
@@ -528,6 +567,36 @@ WRONG = [
     ("generator_step", _g_step(lambda f: F.logsigmoid(f).mean()), "check the sign"),
     ("generator_step", _g_step(lambda f: -f.mean()), "WGAN / hinge generator loss"),
     ("generator_step", _g_step_with_new_noise, "on the z you are given"),
+    ("frechet_distance", _fd(mean=lambda m1, m2: 0.0), "the mean term is missing"),
+    ("frechet_distance", _fd(mean=lambda m1, m2: (m1 - m2).norm()), "without a square root"),
+    ("frechet_distance", _fd(factor=-1.0), "the factor 2 is missing"),
+    ("frechet_distance", _fd(factor=2.0), "check the sign"),
+    ("frechet_distance", _fd(root=lambda s1, s2: torch.sqrt(s1 @ s2).trace()), "takes the square root of each entry"),
+    ("frechet_distance", _fd(root=lambda s1, s2: torch.sqrt(s1 * s2).trace()), "multiplies entry by entry"),
+    ("frechet_distance", _fd(root=lambda s1, s2: (_matrix_sqrt(s1) @ _matrix_sqrt(s2)).trace()),
+     "not the product of the square roots"),
+    ("frechet_distance", _fd(root=lambda s1, s2: (s1 @ s2).trace().sqrt()), "the square root of the trace"),
+    ("frechet_distance", lambda m1, s1, m2, s2: ((m1 - m2) ** 2).sum() + ((s1 - s2) ** 2).sum(),
+     "not standard deviations"),
+    ("frechet_distance", _fd_complex, "complex"),
+    ("frechet_distance", lambda m1, s1, m2, s2: complex(_fd_complex(m1, s1, m2, s2)), "complex number"),
+    ("frechet_distance", lambda m1, s1, m2, s2: (m1 - m2) ** 2 + s1.trace() + s2.trace() - 2 * _trace_sqrt(s1, s2),
+     "returned a tensor of shape (3,), not one number"),
+    ("frechet_distance", _fd(root=lambda s1, s2: torch.linalg.eigvalsh(s1 @ s2).sqrt().sum()), "not symmetric"),
+    ("frechet_distance", lambda m1, s1, m2, s2: float("nan"), "a square root of a negative number"),
+    ("frechet_distance", lambda m1, s1, m2, s2: _fd()(m1.float(), s1.float(), m2, s2), "inputs' dtype (float64)"),
+    ("kid_mmd", _kid(biased=True), "the biased estimate"),
+    ("kid_mmd", _kid(pairs_n2=True), "n * (n - 1) distinct pairs"),
+    ("kid_mmd", _kid(degree=2), "not ** 2"),
+    ("kid_mmd", _kid(degree=1), "linear kernel"),
+    ("kid_mmd", _kid(scale=lambda x: 1), "divide the dot product by d"),
+    ("kid_mmd", _kid(scale=len), "not the number of samples"),
+    ("kid_mmd", _kid(factor=1.0), "the factor 2 is missing"),
+    ("kid_mmd", _kid(factor=-2.0), "the cross term is subtracted"),
+    ("kid_mmd", lambda x, y: -_kid()(x, y), "the within-set means are added"),
+    ("kid_mmd", _kid(cross_off_diagonal=True), "the cross term uses all n * m pairs"),
+    ("kid_mmd", lambda x, y: (x @ y + 1) ** 3, "x @ y.T"),
+    ("kid_mmd", lambda x, y: (x @ y.T / x.shape[1] + 1) ** 3, "not one number"),
 ]
 
 
@@ -598,6 +667,11 @@ EQUIVALENT = [
     ("generator_loss", lambda f: -F.logsigmoid(f).mean()),
     ("discriminator_step", _d_step_zeroing_d),
     ("generator_step", _g_step_returning_dict),
+    ("frechet_distance", _fd()),  # a 0-d tensor
+    ("frechet_distance", lambda m1, s1, m2, s2: float(solutions.frechet_distance(m1, s1, m2, s2))),
+    ("frechet_distance", lambda m1, s1, m2, s2: solutions.frechet_distance(m1, s1, m2, s2) + 1e-9),  # rounding
+    ("kid_mmd", lambda x, y: torch.tensor(solutions.kid_mmd(x, y))),
+    ("kid_mmd", lambda x, y: solutions.kid_mmd(x.double(), y.double())),
 ]
 
 
@@ -646,3 +720,43 @@ def test_each_check_is_fast(capsys):
         start = time.perf_counter()
         assert getattr(checks, f"check_{name}")(answer)
         assert time.perf_counter() - start < 1.0, name
+
+
+def test_judging_references_agree_with_torchmetrics():
+    """The notebook-05 answers give the numbers of the library's (torchmetrics') FD and KID."""
+    from gan_lib import metrics
+
+    g = torch.Generator().manual_seed(0)
+    f = torch.randn(200, 5, generator=g, dtype=torch.float64) @ torch.randn(5, 5, generator=g, dtype=torch.float64)
+    r = torch.randn(200, 5, generator=g, dtype=torch.float64) * 1.3 + 0.5
+    stats = [(x.mean(0), torch.cov(x.T)) for x in (f, r)]  # unbiased covariance, as torchmetrics
+    assert solutions.frechet_distance(*stats[0], *stats[1]) == pytest.approx(metrics.frechet_distance(f, r), rel=1e-4)
+    # KID over one "subset" holding every sample is exactly the unbiased MMD^2 of the whole sets
+    kid, _ = metrics.kernel_inception_distance(f.float(), r.float(), subsets=1, subset_size=200)
+    assert solutions.kid_mmd(f.float(), r.float()) == pytest.approx(kid, rel=1e-3)
+
+
+def test_frechet_check_maths_matches_the_worked_examples():
+    """The check's eigenvalue route gives the hand-worked values of its cases (1-D, diagonal, 2 x 2)."""
+    t = lambda *v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    cases = [((t(1.0), t([4.0]), t(-2.0), t([0.25])), 11.25),
+             ((t(0.0, 1.0, 2.0), torch.diag(t(1.0, 4.0, 9.0)), t(1.0, 1.0, 0.0), torch.diag(t(4.0, 1.0, 1.0))), 11.0),
+             ((t(0.0, 2.0), t([2.0, 1.0], [1.0, 2.0]), t(0.0, 0.0), t([1.0, 1.0], [1.0, 3.0])), 4.2802)]
+    for args, by_hand in cases:
+        expected, mistakes = checks._frechet_mistakes(*args)
+        assert expected == pytest.approx(by_hand, abs=1e-4)
+        assert solutions.frechet_distance(*args) == pytest.approx(by_hand, abs=1e-4)
+    # on the 2 x 2 case the right answer and every typical mistake differ, so each gets its own hint
+    expected, mistakes = checks._frechet_mistakes(*cases[2][0])
+    values = [expected, *(v for v, _ in mistakes)]
+    assert min(abs(a - b) for a, b in itertools.combinations(values, 2)) > 1e-3
+
+
+def test_kid_check_maths_agrees_and_tells_mistakes_apart():
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 2.0]])  # the check's small example
+    y = torch.tensor([[0.0, 0.0], [2.0, 1.0], [1.0, -1.0]])
+    expected, mistakes = checks._mmd_mistakes(x, y)
+    assert checks._mmd_by_hand(x.tolist(), y.tolist()) == pytest.approx(expected, rel=1e-12)
+    assert solutions.kid_mmd(x, y) == pytest.approx(expected, rel=1e-6)
+    values = [expected, *(v for v, _ in mistakes)]
+    assert min(abs(a - b) for a, b in itertools.combinations(values, 2)) > 1e-3

@@ -152,3 +152,18 @@ def test_bad_settings_are_one_line_errors(tiny_folder, tmp_path, capsys, option,
     err = capsys.readouterr().err
     last = err.replace("\r", "\n").strip().splitlines()[-1]  # after the decoding progress bar, if any
     assert last.startswith("error: ") and message in last and "Traceback" not in err
+
+
+def test_evaluate_dogs_and_precision_recall(tiny_folder, tmp_path, capsys):
+    fakes = tmp_path / "fakes"
+    noise = torch.randint(0, 256, (6, 32, 32, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    for i, img in enumerate(noise):  # stand-ins for generated images: uniform noise
+        fakes.mkdir(exist_ok=True)
+        Image.fromarray(img.numpy()).save(fakes / f"sample_{i:05d}.png")
+    argv = ["evaluate", "--fakes", str(fakes), "--data", str(tiny_folder), "--n", "6", "--device", "cpu"]
+    assert main([*argv, "--metrics", "dogs,pr"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == "6 generated vs 6 real images at 32px"
+    assert out[1].startswith("Precision / recall (EfficientNet-Lite0, k=3): ")
+    assert out[2] == "Dog-o-meter (EfficientNet-Lite0's ImageNet classifier): 0% called a dog"  # noise is no dog
+    assert len(out) == 3

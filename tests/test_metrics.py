@@ -13,6 +13,7 @@ from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
 from gan_lib import metrics
+from gan_lib.data import load_images
 from gan_lib.errors import GanLibError
 from http_server import FileServer, closed_port_url
 
@@ -143,6 +144,133 @@ def test_efficientnet_recognises_the_breeds(effnet: nn.Module, real_dir: Path) -
     # right preprocessing: 22/30 top-1, mean log p(label) -1.28; ImageNet mean/std instead: 18/30, -1.67
     assert (logits.argmax(1) == labels).sum() >= 20
     assert logits.log_softmax(1).gather(1, labels[:, None]).mean() > -1.5
+
+
+# ----------------------------------------------------------------------------- precision and recall
+
+
+def two_clusters(n: int, d: int, seed: int, shift: float = 10.0) -> torch.Tensor:
+    """n points of N(0, I) in d dimensions, then n points of N(shift, I): two well-separated clusters."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.cat([torch.randn(n, d, generator=g), torch.randn(n, d, generator=g) + shift])
+
+
+def test_precision_recall_identical_sets() -> None:
+    real = two_clusters(100, 4, seed=0)
+    assert metrics.precision_recall(real, real) == (1.0, 1.0)
+    assert metrics.precision_recall(real, real, k=1) == (1.0, 1.0)
+
+
+def test_precision_recall_one_of_two_clusters_and_far_away() -> None:
+    real = two_clusters(250, 4, seed=0)
+    one_cluster = two_clusters(125, 4, seed=1)[:125]  # a fresh sample of the first cluster only
+    precision, recall = metrics.precision_recall(one_cluster, real)
+    # measured: precision 0.90 (a few fakes fall in the tails, outside the 3-NN balls), recall 0.46 (0.5 at most)
+    assert precision > 0.85 and 0.4 < recall < 0.55
+    far = two_clusters(125, 4, seed=2)[:125] + 50.0
+    precision, recall = metrics.precision_recall(far, real)
+    assert precision < 0.05 and recall < 0.05
+
+
+def test_precision_recall_chunks_agree_with_brute_force() -> None:
+    g = torch.Generator().manual_seed(0)
+    fake, real = torch.randn(70, 3, generator=g), torch.randn(90, 3, generator=g) * 1.5
+    k = 3
+
+    def inside(queries: torch.Tensor, points: torch.Tensor) -> float:
+        radii = torch.cdist(points, points).kthvalue(k + 1, dim=1).values  # k + 1: the point itself is first
+        return (torch.cdist(queries, points) <= radii).any(dim=1).float().mean().item()
+
+    expected = (inside(fake, real), inside(real, fake))
+    assert 0.2 < expected[0] < 1.0 and 0.2 < expected[1] < 1.0  # neither trivial nor empty
+    assert metrics.precision_recall(fake, real, k=k, chunk_size=16) == pytest.approx(expected)
+    assert metrics.precision_recall(fake, real, k=k) == pytest.approx(expected)
+
+
+def test_precision_recall_bad_k_and_images() -> None:
+    a = two_clusters(3, 2, seed=0)
+    with pytest.raises(GanLibError, match="k must be between 1 and 5"):
+        metrics.precision_recall(a, a, k=6)
+    with pytest.raises(GanLibError, match="extractor"):
+        metrics.precision_recall(colour_fields(4, seed=0), colour_fields(4, seed=1))
+
+
+def test_evaluate_precision_recall(tmp_path: Path) -> None:
+    ext = CountingExtractor()
+    real, fake = colour_fields(12, seed=0), colour_fields(12, seed=1, base=24)
+    same = metrics.evaluate(real, real, extractor=ext, metrics=("pr",), cache_dir=tmp_path)
+    assert same == {"precision": 1.0, "recall": 1.0}
+    other = metrics.evaluate(fake, real, extractor=ext, metrics=("pr", "fd"), cache_dir=tmp_path)
+    assert (other["precision"], other["recall"]) == metrics.precision_recall(fake, real, ext, cache_dir=tmp_path)
+    assert "Precision / recall (counting-test, k=3): " in metrics.format_results(other, ext)
+
+
+# ----------------------------------------------------------------------------- dog-o-meter
+
+
+def test_dog_report_from_logits() -> None:
+    names = metrics.imagenet_classes()
+    assert len(names) == 1000 and len(metrics.DOG_CLASSES) == 118
+    assert names[151] == "Chihuahua" and names[207] == "golden retriever" and names[269] == "timber wolf"
+    logits = torch.zeros(4, 1000)
+    for row, cls in enumerate([207, 0, 151, 207]):  # golden retriever, tench, Chihuahua, golden retriever
+        logits[row, cls] = 5.0
+    report = metrics.dog_report(logits)
+    assert report.dog_share == 0.75 and report.num_images == 4
+    assert list(report.breeds.items()) == [("golden retriever", 2), ("Chihuahua", 1)]
+    assert report.summary() == "75% called a dog; top breeds: golden retriever 50%, Chihuahua 25%"
+    assert report.summary(top=1) == "75% called a dog; top breeds: golden retriever 50%"
+    assert metrics.dog_report(torch.zeros(2, 1000)).summary() == "0% called a dog"  # class 0: a tench
+
+
+def test_classifier_head_matches_the_network(effnet: nn.Module) -> None:
+    images = colour_fields(2, seed=0)
+    x = (metrics._resize(images, 224) - 127.0) / 128.0
+    with torch.no_grad():
+        expected = effnet.net(x)  # EfficientNet's own forward: features, pooling, (eval) dropout, classifier
+    torch.testing.assert_close(effnet.classify(metrics.extract_features(images, effnet)), expected,
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_dog_o_meter_real_photos_and_noise(effnet: nn.Module, real_dir: Path, real_data, tmp_path: Path) -> None:
+    # 64 px: 3 photos of each breed. Measured: 25 of 30 (83%) called a dog; ImageWoof's dingo class is
+    # ImageNet 273, a wild dog outside the breeds 151..268.
+    photos_64 = load_images(real_dir, 64, max_per_class=3, cache_dir=tmp_path, progress=False).images
+    at_64 = metrics.dog_o_meter(photos_64, extractor=effnet)
+    assert at_64.dog_share > 0.6
+    assert sum(at_64.breeds.values()) == round(at_64.dog_share * len(photos_64))
+    assert all(isinstance(name, str) and name in metrics.imagenet_classes()[151:269] for name in at_64.breeds)
+    counts = list(at_64.breeds.values())
+    assert counts == sorted(counts, reverse=True)
+    assert at_64.summary().startswith(f"{at_64.dog_share:.0%} called a dog; top breeds: ")
+    # 32 px (the real_data fixture), 6 per breed, upsampled to 224 inside: measured 70% (60 photos; 73-85% for
+    # other random sets of 60). Blurry, but still mostly dogs.
+    at_32 = metrics.dog_o_meter(real_data.images[::10], extractor=effnet)
+    assert len(real_data.images[::10]) == 60 and at_32.dog_share > 0.5
+    # uniform noise: measured 0 of 20
+    noise = torch.randint(0, 256, (20, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    assert metrics.dog_o_meter(noise, extractor=effnet).dog_share < 0.2
+
+
+def test_evaluate_dogs_reuses_the_features(effnet: nn.Module, real_dir: Path, tmp_path: Path) -> None:
+    photos_64 = load_images(real_dir, 64, max_per_class=1, cache_dir=tmp_path, progress=False).images
+    report = metrics.dog_o_meter(photos_64, extractor=effnet)
+    with mock.patch.object(metrics, "dog_o_meter", side_effect=AssertionError("features extracted twice")):
+        results = metrics.evaluate(photos_64, photos_64, extractor=effnet, metrics=("pr", "dogs"), cache_dir=tmp_path)
+    assert results["dog_share"] == report.dog_share and (results["precision"], results["recall"]) == (1.0, 1.0)
+    breeds = [k.removeprefix("breed: ") for k in results if k.startswith("breed: ")]
+    assert breeds == list(report.breeds)[:5]
+    assert f"Dog-o-meter (EfficientNet-Lite0's ImageNet classifier): {report.summary()}" in metrics.format_results(
+        results, effnet)
+
+
+def test_dog_o_meter_bad_input() -> None:
+    with pytest.raises(GanLibError, match="uint8"):
+        metrics.dog_o_meter(torch.rand(2, 3, 32, 32))
+    with pytest.raises(GanLibError, match="EfficientNet"):
+        metrics.dog_o_meter(colour_fields(2, seed=0), extractor=CountingExtractor())
+    with pytest.raises(GanLibError, match="no images"):
+        metrics.dog_o_meter(colour_fields(2, seed=0)[:0], extractor=CountingExtractor())
 
 
 # ----------------------------------------------------------------------------- SWD
