@@ -237,8 +237,8 @@ class LiveDashboard:
         self.samples_image = widgets.Image(format="png", layout=widgets.Layout(width="40%"))
         self.curves_image = widgets.Image(format="png", layout=widgets.Layout(width="47%"))
         self.alerts = widgets.HTML(value="")
-        header = widgets.HBox([self.progress, self.stop_button, self.label])
-        self.box = widgets.VBox([header, self.alerts, widgets.HBox([self.samples_image, self.curves_image])])
+        header = widgets.HBox([self.progress, self.stop_button])
+        self.box = widgets.VBox([header, self.label, self.alerts, widgets.HBox([self.samples_image, self.curves_image])])
         # Stable CSS hooks, so a browser test (tests/test_browser.py) or a course theme can find them.
         for widget, name in [(self.box, "gan-dashboard"), (self.progress, "gan-dashboard-progress"),
                              (self.label, "gan-dashboard-status"), (self.stop_button, "gan-dashboard-stop"),
