@@ -31,7 +31,7 @@ from gan_lib.data import load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate, get_extractor  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
-from gan_lib.config import pick_device, recommended_config  # noqa: E402
+from gan_lib.config import RESOLUTIONS, pick_device, recommended_config  # noqa: E402
 from gan_lib.training import Trainer  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def main() -> None:
     p.add_argument("--data", default=os.environ.get("GAN_DATA"))
     p.add_argument("--minutes", type=float, default=8.0, help="training time in all")
     p.add_argument("--every", type=float, default=1.0, help="minutes of training between two scores")
-    p.add_argument("--resolution", type=int, default=32, choices=(32, 64, 128))
+    p.add_argument("--resolution", type=int, default=32, choices=RESOLUTIONS)
     p.add_argument("--width", type=int, default=32, help="G's and D's base channels")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--diffaugment", default="")

@@ -264,14 +264,19 @@ class _Precomputed(nn.Module):
 def frechet_distance(
     fake: Tensor, real: Tensor, extractor: Extractor | None = None, cache_dir: str | Path | None = None
 ) -> float:
-    """Fréchet distance ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) of Gaussian fits (FID with Inception)."""
-    from torchmetrics.image.fid import FrechetInceptionDistance
+    """Fréchet distance ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) of Gaussian fits (FID with Inception).
 
+    The same formula as torchmetrics' FID, computed through symmetric eigendecompositions: with
+    R = S_r^(1/2), Tr((S_r S_f)^(1/2)) is the sum of the square roots of the eigenvalues of R S_f R.
+    That is exact and about 10x faster than the general eigenvalues of S_r S_f for 1280-2048 features.
+    """
     f, r = _feature_pair(fake, real, extractor, cache_dir)
-    metric = FrechetInceptionDistance(feature=_Precomputed(f.shape[1]))
-    metric.update(r, real=True)
-    metric.update(f, real=False)
-    return float(metric.compute())
+    f, r = f.double(), r.double()
+    mu_f, mu_r, cov_f, cov_r = f.mean(dim=0), r.mean(dim=0), torch.cov(f.T), torch.cov(r.T)
+    values, vectors = torch.linalg.eigh(cov_r)
+    root_r = (vectors * values.clamp(min=0).sqrt()) @ vectors.T  # S_r^(1/2)
+    middle = torch.linalg.eigvalsh(root_r @ cov_f @ root_r).clamp(min=0).sqrt().sum()
+    return float((mu_f - mu_r).square().sum() + cov_f.trace() + cov_r.trace() - 2 * middle)
 
 
 def kernel_inception_distance(
@@ -300,6 +305,21 @@ def kernel_inception_distance(
     return float(mean), float(std)
 
 
+def memorisation_distance(fake: Tensor, train: Tensor, cosine_distance_eps: float = 0.1, chunk_size: int = 1024) -> float:
+    """MiFID's memorisation term, as Kaggle's "Generative Dog Images" scored it: the mean over generated
+    images of the cosine distance to the closest training image, counted only below `cosine_distance_eps`
+    (else 1). Copies of training photos have distance 0.
+
+    (torchmetrics' MiFID takes the minimum the other way round, over generated images for each real one,
+    which misses a generator that copies only some of the training photos.)
+    """
+    f = torch.nn.functional.normalize(fake.float(), dim=1)
+    t = torch.nn.functional.normalize(train.float(), dim=1)
+    closest = torch.cat([(1 - (f[i:i + chunk_size] @ t.T).abs()).min(dim=1).values for i in range(0, len(f), chunk_size)])
+    d = float(closest.mean())
+    return d if d < cosine_distance_eps else 1.0
+
+
 def mifid(
     fake: Tensor,
     real: Tensor,
@@ -307,14 +327,13 @@ def mifid(
     cache_dir: str | Path | None = None,
     cosine_distance_eps: float = 0.1,
 ) -> float:
-    """Memorisation-informed FD: FD / d_cos, d_cos = mean min cosine distance between sets if < eps, else 1."""
-    from torchmetrics.image.mifid import MemorizationInformedFrechetInceptionDistance as MiFID
-
+    """Memorisation-informed FD (Kaggle's dog competition): FD / d, d = `memorisation_distance` of the fakes
+    to the real (training) images. A generator that copies training photos gets a huge MiFID."""
     f, r = _feature_pair(fake, real, extractor, cache_dir)
-    metric = MiFID(feature=_Precomputed(f.shape[1]), cosine_distance_eps=cosine_distance_eps)
-    metric.update(r, real=True)
-    metric.update(f, real=False)
-    return float(metric.compute())
+    fd = frechet_distance(f, r)
+    if fd <= 1e-8:  # the very same set: nothing to divide
+        return 0.0
+    return fd / max(memorisation_distance(f, r, cosine_distance_eps), 1e-14)
 
 
 # ----------------------------------------------------------------------------- precision and recall

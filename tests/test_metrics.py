@@ -446,3 +446,15 @@ def test_cli_evaluate_prints_labelled_metrics(tmp_path: Path, capsys) -> None:
     assert "FD (EfficientNet-Lite0), not comparable to published FIDs:" in out and "SWD" in out
     assert main([*argv, "--metrics", "fid"]) == 2
     assert "Unknown metric" in capsys.readouterr().err
+
+
+def test_mifid_punishes_copying_even_part_of_the_training_set() -> None:
+    gen = torch.Generator().manual_seed(0)
+    train = torch.randn(400, 32, generator=gen)
+    copies = train[:200]  # a "generator" that returns half of the training photos
+    new = torch.randn(200, 32, generator=gen)  # a generator that makes new images from the same distribution
+    assert metrics.memorisation_distance(copies, train) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.memorisation_distance(new, train) == 1.0  # not below the threshold: no penalty
+    fd_copies, fd_new = metrics.frechet_distance(copies, train), metrics.frechet_distance(new, train)
+    assert metrics.mifid(new, train) == pytest.approx(fd_new)
+    assert metrics.mifid(copies, train) > 1e6 * fd_copies  # divided by a memorisation term near 0
