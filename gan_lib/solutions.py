@@ -144,3 +144,32 @@ def kid_mmd(x: Tensor, y: Tensor) -> float:
     within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
     within_y = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
     return (within_x + within_y - 2 * k_xy.mean()).item()
+
+
+# --- 06 when GANs fail --------------------------------------------------------------------------
+
+
+def smoothed_d_loss(real_logits: Tensor, fake_logits: Tensor, smoothing: float = 0.1) -> Tensor:
+    """D's BCE loss with one-sided label smoothing: photos aim at 1 - smoothing (0.9), fakes still at 0."""
+    # Only the photos' target moves: smoothing the fakes' target too would reward D for calling fakes a bit real.
+    real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, 1 - smoothing))
+    fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real_loss + fake_loss
+
+
+def hinge_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Hinge loss of D: push photos' logits above +1 and fakes' below -1, and no further."""
+    # relu: a logit already beyond its margin costs nothing and gets no gradient.
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def hinge_g_loss(fake_logits: Tensor) -> Tensor:
+    """Hinge loss of G: raise D's logits on the fakes (no relu, so the push never fades)."""
+    return -fake_logits.mean()
+
+
+def looks_collapsed(samples: Tensor, photos: Tensor, ratio: float = 0.5) -> bool:
+    """True when the samples are less than `ratio` as diverse as the photos (both floats in [-1, 1])."""
+    from .callbacks import diversity  # mean distance between two images of a batch
+
+    return diversity(samples) / diversity(photos) < ratio  # floats, so this is a plain bool

@@ -760,3 +760,109 @@ def test_kid_check_maths_agrees_and_tells_mistakes_apart():
     assert solutions.kid_mmd(x, y) == pytest.approx(expected, rel=1e-6)
     values = [expected, *(v for v, _ in mistakes)]
     assert min(abs(a - b) for a, b in itertools.combinations(values, 2)) > 1e-3
+
+
+# --- 06 when GANs fail --------------------------------------------------------------------------
+
+FAILURE_EXERCISES = ["smoothed_d_loss", "hinge_d_loss", "hinge_g_loss", "looks_collapsed"]
+
+
+@pytest.mark.parametrize("name", FAILURE_EXERCISES)
+def test_06_reference_solution_passes(capsys, name):
+    result, out = run(capsys, name, getattr(solutions, name))
+    assert result is True, out
+    assert out.startswith("✅ Correct:") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", FAILURE_EXERCISES)
+def test_06_stubs_values_and_crashes_are_reported(capsys, name):
+    assert_fails(*run(capsys, name, None), "Not answered yet")
+    assert_fails(*run(capsys, name, lambda *args: None), "Not answered yet", "returned None")
+    assert_fails(*run(capsys, name, _raise_not_implemented), "Not answered yet", "NotImplementedError")
+    assert_fails(*run(capsys, name, _raise_value_error), "❌ Not yet:", "raised ValueError: boom")
+    assert_fails(*run(capsys, name, 42), "not a function", "without calling it")
+
+
+def _target(logits, value):
+    """BCE of logits against one target value, averaged."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, value))
+
+
+def _smoothed_sum(r, f, smoothing=0.1):
+    return (F.binary_cross_entropy_with_logits(r, torch.full_like(r, 1 - smoothing), reduction="sum")
+            + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f), reduction="sum"))
+
+
+def _diversity_ratio(samples, photos):
+    from gan_lib.callbacks import diversity
+
+    return diversity(samples) / diversity(photos)
+
+
+WRONG_06 = [
+    ("smoothed_d_loss", lambda r, f, s=0.1: -(_target(r, 1 - s) + _target(f, 0.0)), "wrong sign"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: _target(r, 1 - s) + _target(f, s), "applied to the fakes too"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: _target(r, 1.0) + _target(f, s), "the smoothing went on the fakes"),
+    ("smoothed_d_loss", _smoothed_sum, "don't sum"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: _target(r, 1.0) + _target(f, 0.0), "no smoothing yet"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: _target(r, s) + _target(f, 0.0), "not smoothing (0.1)"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: (1 - s) * _target(r, 1.0) + _target(f, 0.0),
+     "smooth the label, not the loss"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: _target(r, 0.9) + _target(f, 0.0), "use the smoothing argument"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: _target(r, 0.0) + _target(f, 1 - s), "labels are swapped"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: _target(torch.sigmoid(r), 1 - s) + _target(torch.sigmoid(f), 0.0),
+     "sigmoid is applied twice"),
+    ("smoothed_d_loss", lambda r, f: _target(r, 0.9) + _target(f, 0.0),
+     "def smoothed_d_loss(real_logits, fake_logits, smoothing=0.1)"),
+    ("smoothed_d_loss", lambda r, f, s=0.1: (_target(r, 1 - s) + _target(f, 0.0)).item(), "no .item()"),
+    ("hinge_d_loss", lambda r, f: (1 - r).mean() + (1 + f).mean(), "the relu is missing"),
+    ("hinge_d_loss", lambda r, f: -(F.relu(1 - r).mean() + F.relu(1 + f).mean()), "wrong sign"),
+    ("hinge_d_loss", lambda r, f: F.relu(1 + r).mean() + F.relu(1 - f).mean(), "wrong signs"),
+    ("hinge_d_loss", lambda r, f: F.relu(1 - r).sum() + F.relu(1 + f).sum(), "don't sum"),
+    ("hinge_d_loss", lambda r, f: F.relu(1 - r.mean()) + F.relu(1 + f.mean()), "apply the relu to each logit"),
+    ("hinge_d_loss", lambda r, f: F.relu(-r).mean() + F.relu(f).mean(), "the margin is missing"),
+    ("hinge_d_loss", lambda r, f: F.relu(1 - r).mean(), "add the fakes' term"),
+    ("hinge_d_loss", lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean(), "that is the BCE loss"),
+    ("hinge_d_loss", lambda r, f: F.relu(1 - r) + F.relu(1 + f), "not a single number"),
+    ("hinge_g_loss", lambda f: f.mean(), "wrong sign"),
+    ("hinge_g_loss", lambda f: -f.sum(), "don't sum"),
+    ("hinge_g_loss", lambda f: F.relu(1 - f).mean(), "no relu for G"),
+    ("hinge_g_loss", lambda f: F.relu(1 + f).mean(), "D's term for the fakes"),
+    ("hinge_g_loss", lambda f: F.softplus(-f).mean(), "non-saturating"),
+    ("hinge_g_loss", lambda f: -f.detach().mean(), "can't differentiate"),
+    ("looks_collapsed", lambda s, p, r=0.5: _diversity_ratio(s, p) > r, "wrong way round"),
+    ("looks_collapsed", lambda s, p, r=0.5: 1 / _diversity_ratio(s, p) < r, "upside down"),
+    ("looks_collapsed", lambda s, p, r=0.5: _diversity_ratio(s, p) < 0.5, "use the ratio argument"),
+    ("looks_collapsed", lambda s, p, r=0.5: torch.tensor(_diversity_ratio(s, p) < r), "returned a tensor"),
+    ("looks_collapsed", lambda s, p, r=0.5: (s.std(0).mean() / p.std(0).mean()) < r, "returned a tensor"),
+    ("looks_collapsed", lambda s, p, r=0.5: _diversity_ratio(s, p), "not True or False"),
+    ("looks_collapsed", lambda s, p, r: _diversity_ratio(s, p) < r, "def looks_collapsed(samples, photos, ratio=0.5)"),
+]
+
+
+@pytest.mark.parametrize("name, answer, phrase", WRONG_06, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(WRONG_06)])
+def test_06_wrong_answer_fails_with_a_hint(capsys, name, answer, phrase):
+    assert_fails(*run(capsys, name, answer), "❌ Not yet:", phrase)
+
+
+EQUIVALENT_06 = [
+    ("smoothed_d_loss", lambda r, f, smoothing=0.1: -((1 - smoothing) * F.logsigmoid(r)
+                                                      + smoothing * F.logsigmoid(-r)).mean() - F.logsigmoid(-f).mean()),
+    ("hinge_d_loss", lambda r, f: torch.clamp(1 - r, min=0).mean() + torch.clamp(1 + f, min=0).mean()),
+    ("hinge_g_loss", lambda f: -torch.mean(f)),
+    ("looks_collapsed", lambda s, p, r=0.5: bool(_diversity_ratio(s, p) < r)),
+    ("looks_collapsed", lambda s, p, r=0.5: (s.std(0).mean() / p.std(0).mean() < r).item()),
+]
+
+
+@pytest.mark.parametrize("name, answer", EQUIVALENT_06, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EQUIVALENT_06)])
+def test_06_other_right_answers_pass(capsys, name, answer):
+    result, out = run(capsys, name, answer)
+    assert result is True, out
+
+
+def test_06_each_check_is_fast(capsys):
+    for name in FAILURE_EXERCISES:
+        start = time.perf_counter()
+        assert getattr(checks, f"check_{name}")(getattr(solutions, name))
+        assert time.perf_counter() - start < 1.0, name
