@@ -17,6 +17,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
+from torch.overrides import TorchFunctionMode
 
 from .models import Discriminator, Generator, ModelConfig
 
@@ -97,11 +98,27 @@ def _require(condition: Any, problem: str, hint: str) -> None:
         raise _NotYet(problem, hint)
 
 
-def _check(body: Callable[[Any], str]) -> Callable[[Any], bool]:
+class Verdict:
+    """A check's result: true when the answer passed. Shows nothing in a notebook, as the check already printed why."""
+
+    def __init__(self, passed: bool) -> None:
+        self.passed = passed
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Verdict(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        pass  # no stray "True" / "False" under the check's own message
+
+
+def _check(body: Callable[[Any], str]) -> Callable[[Any], Verdict]:
     """Turn a check body (raises _NotYet, returns a success message) into a never-raising check."""
 
     @functools.wraps(body)
-    def check(answer: Any) -> bool:
+    def check(answer: Any) -> Verdict:
         threads = torch.get_num_threads()
         try:
             if answer is None:
@@ -114,18 +131,18 @@ def _check(body: Callable[[Any], str]) -> Callable[[Any], bool]:
                 message = body(answer)
         except _NotAnswered as e:
             print(f"✏️ Not answered yet ({e}). Hint: {_STUB_HINT}")
-            return False
+            return Verdict(False)
         except _NotYet as e:
             print(f"❌ Not yet: {e.problem} Hint: {e.hint}")
-            return False
+            return Verdict(False)
         except Exception as e:  # a surprise inside the check itself: still report, never crash the notebook
             print(f"❌ Not yet: the check could not handle your answer ({type(e).__name__}: {e}). "
                   f"Hint: compare what your answer returns with what the exercise asks for.")
-            return False
+            return Verdict(False)
         finally:
             torch.set_num_threads(threads)
         print(f"✅ Correct: {message}")
-        return True
+        return Verdict(True)
 
     return check
 
@@ -1230,3 +1247,555 @@ def check_looks_collapsed(fn: Callable[[Tensor, Tensor, float], Any]) -> str:
     _require(bool(again), "looks_collapsed(samples, photos) without a ratio missed the collapse.",
              "the default is ratio=0.5.")
     return "flags near-copies, passes samples as diverse as the photos, and follows the ratio you give it."
+
+
+# --- 07 conditional GANs ------------------------------------------------------------------------
+
+
+def _tensor_mistake(got: Tensor, mistakes: list[tuple[Tensor, str]]) -> str | None:
+    """The hint of the first known wrong answer with the shape and (float64) values of `got`."""
+    return next((hint for value, hint in mistakes
+                 if value.shape == got.shape and torch.allclose(got, value, rtol=1e-4, atol=1e-5)), None)
+
+
+def _rounded(t: Tensor) -> list[float]:
+    """A vector's values to three decimals, for a message."""
+    return [round(x, 3) for x in t.tolist()]
+
+
+# (N, F, num_classes, labels): D's features h are N x F.
+_PROJECTION_CASES = (
+    (5, 8, 3, [2, 0, 1, 2, 0]),
+    (1, 6, 4, [3]),  # one image: .squeeze() without a dim drops the batch dimension too
+    (4, 7, 4, [2, 0, 3, 2]),  # N = num_classes: embed.weight has embed(labels)'s shape, only the values tell
+    (6, 6, 6, [1, 3, 0, 3, 2, 5]),  # N = F = num_classes: answers that don't broadcast elsewhere run here
+)
+
+_PROJECTION_SUM = ("the projection is one number per image, the dot product of its features with its claimed "
+                   "class's vector: (embed(labels) * h).sum(dim=1).")
+_PROJECTION_HINTS = {
+    "mat1 and mat2 shapes cannot be multiplied": "no matrix product: " + _PROJECTION_SUM,
+    "1D tensors expected": "torch.dot takes two vectors, not batches: " + _PROJECTION_SUM,
+    "'indices'": "embed takes the labels as they are, integer class indices: embed(labels).",
+    "index out of range in self": "the labels already run from 0 to num_classes - 1, the rows of embed: "
+                                  "embed(labels), unchanged.",
+    "must match the size of tensor": "both terms are one number per image, shape (N,): classify(h).squeeze(1), "
+                                     "and (embed(labels) * h).sum(dim=1), each image's product summed over its "
+                                     "features (dim=1). Print the shapes of your pieces.",
+}
+_PROJECTION_SIGMOID = ("D returns logits, not probabilities: no sigmoid (the loss applies it, as "
+                       "F.binary_cross_entropy_with_logits does).")
+
+
+def _projection_inputs(n: int, f: int, k: int, labels: list[int], seed: int
+                       ) -> tuple[Tensor, Tensor, nn.Linear, nn.Embedding]:
+    """D's features h (N x F, recording their gradient), the claimed classes, and the layers classify and embed."""
+    gen = torch.Generator().manual_seed(seed)
+    classify, embed = nn.Linear(f, 1), nn.Embedding(k, f)
+    with torch.no_grad():  # fixed weights: both terms of order 1, so every typical mistake gives other values
+        classify.weight.copy_(torch.randn(1, f, generator=gen) / math.sqrt(f))
+        classify.bias.fill_(0.5)
+        embed.weight.copy_(torch.randn(k, f, generator=gen) / math.sqrt(f))
+    return torch.randn(n, f, generator=gen).requires_grad_(), torch.tensor(labels), classify, embed
+
+
+def _projection_mistakes(h: Tensor, labels: Tensor, classify: nn.Linear, embed: nn.Embedding
+                         ) -> tuple[Tensor, list[tuple[Tensor, str]]]:
+    """The projection discriminator's logits (float64, shape (N,)), with the usual wrong versions."""
+    h, w, b, table = (t.detach().double() for t in (h, classify.weight, classify.bias, embed.weight))
+    (n, f), k = h.shape, len(table)
+    column = h @ w.T + b  # classify(h): (N, 1)
+    c, e = column.squeeze(1), table[labels]  # e = embed(labels): each image's claimed class's vector
+    p = (e * h).sum(1)
+    as_numbers = ("labels are class indices, not amounts (breed 2 is not twice breed 1): look up each image's "
+                  "class vector, embed(labels), then (embed(labels) * h).sum(dim=1).")
+    claimed_only = ("each image is judged for its claimed class only, so pick that class's vector with "
+                    "embed(labels), then (embed(labels) * h).sum(dim=1).")
+    every_class = "that is a logit for every class (all of embed.weight): " + claimed_only
+    mistakes = [
+        ((c + p).unsqueeze(1), "one logit per image, shape (N,), not (N, 1): classify(h) has shape (N, 1), "
+                               "so squeeze it, classify(h).squeeze(1)."),
+        (p, "the unconditional term is missing: add classify(h).squeeze(1), the logit an ordinary D gives."),
+        (c, "the projection term is missing: add (embed(labels) * h).sum(dim=1), how well each image's features "
+            "agree with the vector of the class it claims."),
+        (c + e.sum(1), "the projection multiplies the class vector with the features: (embed(labels) * h).sum(dim=1); "
+                       "embed(labels).sum(dim=1) alone ignores the image."),
+        (c + labels * h.sum(1), as_numbers),
+        (c + labels, as_numbers),
+        (c + p / f, f"that is the mean over the features, {f} (F) times too small: the projection is a dot product, "
+                    f"(embed(labels) * h).sum(dim=1)."),
+        (torch.sigmoid(c + p), _PROJECTION_SIGMOID),
+        (c + h @ table.sum(0), "that adds up the projections on all classes: " + claimed_only),
+        (column + h @ table.T, every_class),
+        (table @ h.T + c, every_class),
+    ]
+    if n > 1:  # for one image, the same 1 x 1 as the missing squeeze above
+        mistakes.insert(1, (column + p, "classify(h) has shape (N, 1): adding the projection, shape (N,), broadcasts "
+                                        "into an N x N matrix. Squeeze it first: classify(h).squeeze(1) + "
+                                        "(embed(labels) * h).sum(dim=1)."))
+    if n == f or n == 1:
+        mistakes.append((c + (e * h).sum(0), "sum over the features, dim=1, to get one number per image; "
+                                             "dim=0 sums over the batch."))
+    if n == f:
+        mistakes += [(c + h @ labels.double(), as_numbers),
+                     (c + e * h, "sum the product over the features: " + _PROJECTION_SUM)]
+    if n == k:
+        mistakes += [(c + (table * h).sum(1), "embed.weight lists the classes in order (row i is class i), not the "
+                                              "images' classes: embed(labels) picks each image's claimed class."),
+                     (c + h @ table.T, every_class)]
+    return c + p, mistakes
+
+
+def _projection_shape_hint(shape: tuple, n: int, f: int, k: int) -> str:
+    shapes = [
+        ((), "for one image the result has no dimension left: .squeeze() without a dim drops every dimension of "
+             "size 1, the batch's too when N = 1. Use .squeeze(1)."),
+        ((n, 1), "one logit per image, shape (N,), not (N, 1): classify(h) has shape (N, 1), so squeeze it, "
+                 "classify(h).squeeze(1)."),
+        ((n, k), "that is a logit for every class (an N x num_classes matrix): each image is judged for its claimed "
+                 "class only: (embed(labels) * h).sum(dim=1)."),
+        ((k, n), "that is a logit for every class (a num_classes x N matrix): each image is judged for its claimed "
+                 "class only: (embed(labels) * h).sum(dim=1)."),
+        ((n, n), "classify(h) has shape (N, 1): adding something of shape (N,) to it broadcasts into an N x N "
+                 "matrix. Squeeze it first: classify(h).squeeze(1)."),
+        ((n, f), "sum the product over the features: " + _PROJECTION_SUM),
+        ((f,), "you summed over the batch (dim=0): sum each image's product over its features, dim=1."),
+    ]
+    return next((hint for s, hint in shapes if s == shape),
+                "one logit per image, shape (N,): classify(h).squeeze(1) + (embed(labels) * h).sum(dim=1).")
+
+
+def _projection_diagnosis(fn: Callable) -> str | None:
+    """Why an answer fails to broadcast: run it where N = F = num_classes, where most mistakes run, and name it."""
+    h, labels, classify, embed = _projection_inputs(*_PROJECTION_CASES[-1], seed=len(_PROJECTION_CASES) - 1)
+    try:
+        out = fn(h, labels, classify, embed)
+    except Exception:
+        return None
+    if not isinstance(out, Tensor):
+        return None
+    return _tensor_mistake(out.detach().double(), _projection_mistakes(h, labels, classify, embed)[1])
+
+
+def _projection_grads(h: Tensor, labels: Tensor, classify: nn.Linear, embed: nn.Embedding,
+                      pull: Tensor) -> tuple[Tensor, ...]:
+    """The gradients of sum(pull * logits) for h, classify's weight and bias, and embed's weight (float64)."""
+    leaves = [t.detach().double().requires_grad_() for t in (h, classify.weight, classify.bias, embed.weight)]
+    h, w, b, table = leaves
+    logits = (h @ w.T + b).squeeze(1) + (table[labels] * h).sum(1)
+    return torch.autograd.grad((pull.double() * logits).sum(), leaves)
+
+
+@_check
+def check_projection_logit(fn: Callable[[Tensor, Tensor, nn.Linear, nn.Embedding], Tensor]) -> str:
+    """projection_logit(h, labels, classify, embed): classify(h).squeeze(1) + (embed(labels) * h).sum(dim=1)."""
+    fn = _callable(fn)
+    gen = torch.Generator().manual_seed(0)
+    message = ""
+    for seed, (n, f, k, claimed) in enumerate(_PROJECTION_CASES):
+        h, labels, classify, embed = _projection_inputs(n, f, k, claimed, seed)
+        try:
+            out = _run(fn, h, labels.clone(), classify, embed, hints=_PROJECTION_HINTS)
+        except _NotYet as e:
+            if "must match the size of tensor" in e.problem:  # which mistake? Where all sizes agree, it runs
+                e.hint = _projection_diagnosis(fn) or e.hint
+            raise
+        out = _tensor(out, "projection_logit")
+        expected, mistakes = _projection_mistakes(h, labels, classify, embed)
+        got = out.detach().double()
+        where = f"for h of shape ({n}, {f}), {k} classes and labels {claimed}"
+        if got.shape != expected.shape or not torch.allclose(got, expected, rtol=1e-4, atol=1e-5):
+            hint = _tensor_mistake(got, mistakes)
+            if hint is None and _last_op(out).startswith("Sigmoid"):
+                hint = _PROJECTION_SIGMOID
+            if got.shape != expected.shape:
+                raise _NotYet(f"{where} the result has shape {tuple(out.shape)}, expected ({n},).",
+                              hint or _projection_shape_hint(tuple(out.shape), n, f, k))
+            raise _NotYet(f"{where} the logits are {_rounded(got)}, expected {_rounded(expected)}.",
+                          hint or "the unconditional logit plus the projection: classify(h).squeeze(1) + "
+                                  "(embed(labels) * h).sum(dim=1).")
+        _require(out.grad_fn is not None, f"{where} the logits can't be differentiated.",
+                 "D learns through these logits: no .detach(), .item(), torch.tensor(...) or torch.no_grad() inside.")
+        pull = torch.randn(n, generator=gen)  # a different pull on each image's logit
+        (pull * out).sum().backward()
+        wants = _projection_grads(h, labels, classify, embed, pull)
+        for what, tensor, want, hint in (  # h last: classify(h).detach() cuts h's gradient through classify too
+            ("classify's weight", classify.weight, wants[1], "call classify(h) itself, without .detach(), "
+                                                             ".data or torch.no_grad()."),
+            ("classify's bias", classify.bias, wants[2], "call classify(h) itself, with its bias."),
+            ("embed's class vectors", embed.weight, wants[3], "the class vectors are learned: use embed(labels), not "
+                                                              "embed.weight.data or embed(labels).detach()."),
+            ("h, D's features", h, wants[0], "the layers before h learn through the logit too: don't .detach() h "
+                                             "(or use h.data)."),
+        ):
+            _require(tensor.grad is not None, f"{where} no gradient reaches {what}.", hint)
+            if not torch.allclose(tensor.grad.double(), want, rtol=1e-4, atol=1e-5):
+                hint = ("compute the logit from classify(h), embed(labels) and h themselves, without .data or "
+                        ".detach() on any part of it.")
+                if tensor is h:  # h feeds both terms: is one term's share of the gradient missing?
+                    through_classify = pull.double().view(-1, 1) * classify.weight.detach().double()
+                    for term, rest in (("classify(h)", want - through_classify),
+                                       ("(embed(labels) * h)", through_classify)):
+                        if torch.allclose(h.grad.double(), rest, atol=1e-5):
+                            hint = f"only one term's gradient reaches h: use h itself in {term} too, not h.data."
+                raise _NotYet(f"{where} the gradient that reaches {what} is not the projection logit's.", hint)
+        if seed == 0:
+            c, p = classify.weight.detach() @ h[0].detach() + classify.bias.detach(), embed.weight[labels[0]] @ h[0]
+            message = (f"for image 0 of the first batch, claiming class {claimed[0]}, classify gives {c.item():.2f} "
+                       f"and the projection {p.item():.2f}")
+    return (f"one logit per image, the unconditional classify(h) plus the projection on the claimed class "
+            f"({message}); the gradient reaches h, classify and embed.")
+
+
+# (N, latent_dim, num_classes, labels)
+_ONE_HOT_CASES = (
+    (5, 8, 6, [1, 3, 2, 3, 1]),  # neither 0 nor the largest class 5: F.one_hot(labels) alone makes only 4 columns
+    (4, 16, 10, [7, 0, 9, 3]),
+    (1, 3, 2, [0]),
+)
+
+_ONE_HOT_DTYPE = ("F.one_hot gives integers (torch.long) and z is float: convert the one-hot, "
+                  "F.one_hot(labels, num_classes).float() (or .to(z.dtype)), then join them.")
+_ONE_HOT_HINTS = {
+    "except in dimension 0": "join z and the one-hot side by side, dim=1: each row is one image's noise followed by "
+                             "its breed; dim=0 (torch.cat's default) would stack them as extra rows.",
+    "Class values must be non-negative": "a label became negative: classes already count from 0, so one-hot the "
+                                         "labels as they are: F.one_hot(labels, num_classes).",
+    "Class values must be smaller than num_classes": "the labels already run from 0 to num_classes - 1: one-hot "
+                                                     "them as they are, F.one_hot(labels, num_classes).",
+    "only applicable to index tensor": "F.one_hot takes the integer labels as they are: "
+                                       "F.one_hot(labels, num_classes), then .float().",
+    "same number of dimensions": "labels has shape (N,), one number per image: turn it into one-hot rows first, "
+                                 "F.one_hot(labels, num_classes).float() of shape (N, num_classes), then join.",
+    "scalar type": _ONE_HOT_DTYPE,  # older PyTorch: torch.cat refuses to mix float and long
+}
+
+
+def _one_hot_shape_hint(shape: tuple, n: int, d: int, k: int, top: int) -> str:
+    shapes = [
+        ((n, d + top), f"F.one_hot(labels) alone makes one column per class up to the largest label in the batch "
+                       f"({top} here), not num_classes ({k}): pass it, F.one_hot(labels, num_classes), so every "
+                       f"batch gives G the same number of inputs."),
+        ((n, d + 1), "the label as a number in one column says breed 2 is 'twice' breed 1: give each breed its own "
+                     "column, F.one_hot(labels, num_classes).float()."),
+        ((n, d), "that is z alone: append the breed, torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1)."),
+        ((n, k), "that is the one-hot alone: put z in front of it, "
+                 "torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1)."),
+        ((2 * n, d), "z and the one-hot are stacked as extra rows: join them side by side, dim=1."),
+        ((n, d + k + 1), "one column too many: F.one_hot(labels, num_classes) already has num_classes columns, "
+                         "classes 0 to num_classes - 1."),
+        ((d + k, n), "rows and columns are swapped: one row per image, torch.cat([z, one_hot], dim=1)."),
+    ]
+    return next((hint for s, hint in shapes if s == shape),
+                "z (N x latent_dim) and the one-hot (N x num_classes) side by side: "
+                "torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1).")
+
+
+@_check
+def check_one_hot_input(fn: Callable[[Tensor, Tensor, int], Tensor]) -> str:
+    """one_hot_input(z, labels, num_classes): torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1)."""
+    fn = _callable(fn)
+    gen = torch.Generator().manual_seed(0)
+    for n, d, k, claimed in _ONE_HOT_CASES:
+        z, labels = torch.randn(n, d, generator=gen), torch.tensor(claimed)
+        where = f"for z of shape ({n}, {d}), labels {claimed} and num_classes={k}"
+        out = _tensor(_run(fn, z.clone(), labels.clone(), k, hints=_ONE_HOT_HINTS), "one_hot_input")
+        if tuple(out.shape) != (n, d + k):
+            raise _NotYet(f"{where} the result has shape {tuple(out.shape)}, expected ({n}, {d + k}).",
+                          _one_hot_shape_hint(tuple(out.shape), n, d, k, max(claimed) + 1))
+        _require(out.is_floating_point(), f"{where} the result has dtype {out.dtype}, not a float type.",
+                 "G's first layer takes floats: " + _ONE_HOT_DTYPE)
+        eye = torch.eye(k, dtype=torch.float64)  # row i: the one-hot of class i
+        zd, got = z.double(), out.detach().double()
+        if torch.allclose(got, torch.cat([zd, eye[labels]], dim=1), rtol=1e-6, atol=1e-6):
+            continue
+        mistakes = [(torch.cat([eye[labels], zd], dim=1),
+                     "your one-hot comes before z: put z first, torch.cat([z, one_hot], dim=1); G's first layer reads "
+                     "the noise in the first latent_dim columns and the breed after them.")]
+        if max(claimed) + 1 < k:
+            mistakes.append((torch.cat([zd, eye[labels + 1]], dim=1),
+                             "the 1 is one column too far right: it belongs at index labels[i] itself, as classes "
+                             "count from 0: F.one_hot(labels, num_classes)."))
+        if min(claimed) >= 1:
+            mistakes.append((torch.cat([zd, eye[labels - 1]], dim=1),
+                             "the 1 is one column too far left: it belongs at index labels[i] itself, as classes "
+                             "count from 0: F.one_hot(labels, num_classes)."))
+        hint = _tensor_mistake(got, mistakes)
+        if hint is None and not torch.allclose(got[:, :d], zd, rtol=1e-6, atol=1e-6):
+            hint = "the first latent_dim columns must be z itself, unchanged: torch.cat([z, one_hot], dim=1)."
+        breeds = got[:, d:]
+        one_hot = bool(((breeds == 0) | (breeds == 1)).all() and (breeds.sum(dim=1) == 1).all())
+        if hint is None and not one_hot:
+            hint = ("each row's last num_classes columns are all zeros except a single 1, at the breed's index: "
+                    "F.one_hot(labels, num_classes).float().")
+        if not torch.allclose(got[:, :d], zd, rtol=1e-6, atol=1e-6):
+            problem = f"{where} the first {d} columns are not z."
+        elif one_hot:
+            problem = f"{where} the 1s of the breed columns sit at {breeds.argmax(dim=1).tolist()}, expected {claimed}."
+        else:
+            problem = f"{where} the breed columns are not one-hot rows: the first is {_rounded(breeds[0])}."
+        raise _NotYet(problem, hint or "the 1 of row i belongs in the breed column labels[i]: "
+                                       "torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1).")
+    return ("G's input is z followed by the breed as num_classes one-hot columns (of 6 classes, breed 3 is "
+            "[0, 0, 0, 1, 0, 0]), as floats, whichever classes the batch holds.")
+
+
+# --- 08 latent space ----------------------------------------------------------------------------
+
+
+def _arc(z1: Tensor, z2: Tensor, t: Tensor, omega: Tensor | float) -> Tensor:
+    """The points (sin((1 - t) omega) z1 + sin(t omega) z2) / sin(omega), one row per t of shape (steps, 1)."""
+    omega = torch.as_tensor(omega, dtype=torch.float64)
+    return (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)
+
+
+def _angle(z1: Tensor, z2: Tensor) -> Tensor:
+    """The angle between two vectors, in radians: arccos of their unit vectors' dot product."""
+    return torch.arccos(torch.dot(z1 / z1.norm(), z2 / z2.norm()).clamp(-1.0, 1.0))
+
+
+def _slerp_shape_hint(shape: tuple, steps: int, latent_dim: int) -> str:
+    return {
+        (steps - 1, latent_dim): "one row short: torch.linspace(0, 1, steps) gives steps points, both ends included.",
+        (steps + 1, latent_dim): "one row too many: torch.linspace(0, 1, steps) gives steps points, "
+                                 "both ends included.",
+        (steps * latent_dim,): "torch.cat joins the vectors end to end: torch.stack(rows) puts them in rows, "
+                               "or let t of shape (steps, 1) broadcast against z1 and z2.",
+        (steps, 1, latent_dim): "one dimension too many: t of shape (steps, 1) times z of shape (latent_dim,) "
+                                "already gives (steps, latent_dim).",
+        (latent_dim, steps): "rows and columns are swapped: each row is one vector, so t is shaped (steps, 1) "
+                             "and z1, z2 stay (latent_dim,).",
+    }.get(shape, "z1 and z2 have shape (latent_dim,); t = torch.linspace(0, 1, steps).view(-1, 1) has shape "
+                 "(steps, 1), so torch.sin(t * omega) * z2 broadcasts to (steps, latent_dim).")
+
+
+def _slerp_mistakes(z1: Tensor, z2: Tensor, steps: int) -> tuple[Tensor, list[tuple[Tensor, str]]]:
+    """The arc from z1 to z2 (float64), with the usual wrong versions."""
+    t = torch.linspace(0, 1, steps, dtype=torch.float64).view(-1, 1)
+    i = torch.arange(steps, dtype=torch.float64).view(-1, 1)
+    omega = _angle(z1, z2)
+    expected, line = _arc(z1, z2, t, omega), (1 - t) * z1 + t * z2
+    half = torch.tensor([[0.5]], dtype=torch.float64)
+    line_mid, arc_mid = ((z1 + z2) / 2).norm().item(), _arc(z1, z2, half, omega).norm().item()
+    mistakes = [
+        (line, f"that is a straight line (lerp): its middle vectors are shorter (halfway {line_mid:.2f} long, "
+               f"on the arc {arc_mid:.2f}), unlike any noise G was trained on. Walk along the arc: "
+               f"(torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)."),
+        (_arc(z1, z2, t, torch.arccos(torch.dot(z1, z2).clamp(-1, 1))),
+         "the angle is wrong: arccos wants the cosine, the dot product of the unit vectors "
+         "z1 / z1.norm() and z2 / z2.norm(), not of z1 and z2 themselves."),
+        (_arc(z1, z2, i / steps, omega), "the last row must be z2 itself: torch.linspace(0, 1, steps) includes "
+                                         "both ends, torch.arange(steps) / steps stops short of 1."),
+        (_arc(z1, z2, (i + 1) / steps, omega), "the first row must be z1 itself (t = 0): torch.linspace(0, 1, steps) "
+                                               "includes both ends."),
+        (_arc(z1, z2, 1 - t, omega), "you go from z2 to z1: row 0 must be z1 (t = 0), the last row z2: "
+                                     "torch.sin((1 - t) * omega) goes with z1."),
+        (_arc(z1, z2, t, torch.rad2deg(omega)), "omega is in degrees: torch.arccos gives radians, and torch.sin "
+                                                "wants radians, so don't convert it."),
+        (_arc(z1, z2, t, omega) * torch.sin(omega), "divide by torch.sin(omega): without it the path starts at "
+                                                    "sin(omega) * z1, shorter than z1."),
+        (_arc(z1, z2, t, math.pi / 2), "that is the arc for perpendicular vectors (omega = pi / 2): use the real "
+                                       "angle between z1 and z2, the arccos of the unit vectors' dot product."),
+        (_arc(z1 / z1.norm(), z2 / z2.norm(), t, omega),
+         "your rows are unit vectors: normalise only to measure the angle; the path itself goes from z1 to z2."),
+    ]
+    return expected, mistakes
+
+
+@_check
+def check_slerp(fn: Callable[[Tensor, Tensor, int], Tensor]) -> str:
+    """slerp(z1, z2, steps) with vectors of shape (latent_dim,): (steps, latent_dim) points on the arc, both ends."""
+    fn = _callable(fn)
+    one_dimension = ("z1 and z2 have shape (latent_dim,), one dimension, not (1, latent_dim): use z1.shape[-1], "
+                     "or let broadcasting do the work.")
+    hints = {"must match the size of tensor": "t must be shaped (steps, 1) so it broadcasts over latent_dim: "
+                                              "t = torch.linspace(0, 1, steps).view(-1, 1).",
+             "Dimension out of range": one_dimension,
+             "tuple index out of range": one_dimension,
+             "1D tensors expected": "torch.dot takes two vectors of shape (latent_dim,), as z1 and z2 already are.",
+             "must be Tensor, not float": "torch.sin and torch.arccos take tensors: keep omega a tensor (no .item()), "
+                                          "or use math.sin and math.acos on plain numbers."}
+    gen = torch.Generator().manual_seed(0)
+    # Short vectors first (their own dot product is a valid cosine, so forgetting to normalise gives a
+    # wrong angle rather than nan), then long ones of different lengths, then the two ends only.
+    cases = ((10, 7, 0.2, 0.3), (100, 9, 1.0, 1.5), (16, 2, 0.5, 2.0))
+    message = ""
+    for latent_dim, steps, scale1, scale2 in cases:
+        z1, z2 = scale1 * torch.randn(latent_dim, generator=gen), scale2 * torch.randn(latent_dim, generator=gen)
+        inputs = (z1.clone(), z2.clone())
+        out = _run(fn, *inputs, steps, hints=hints)
+        _require(torch.equal(inputs[0], z1) and torch.equal(inputs[1], z2), "your function changed z1 or z2.",
+                 "normalise into new tensors (u1 = z1 / z1.norm()); z1 /= z1.norm() changes the caller's vector.")
+        _require(not isinstance(out, (list, tuple)), f"slerp returned a {type(out).__name__}, not a tensor.",
+                 "torch.stack(rows) turns a list of (latent_dim,) vectors into one (steps, latent_dim) tensor.")
+        out = _tensor(out, "slerp")
+        _require(tuple(out.shape) == (steps, latent_dim),
+                 f"for steps={steps} and vectors of length {latent_dim} the shape is {tuple(out.shape)}, "
+                 f"expected ({steps}, {latent_dim}).", _slerp_shape_hint(tuple(out.shape), steps, latent_dim))
+        a, b, got = z1.double(), z2.double(), out.detach().double()
+        expected, mistakes = _slerp_mistakes(a, b, steps)
+        if not torch.isfinite(got).all():
+            raw = torch.dot(a, b).item()
+            raise _NotYet(f"for steps={steps} and vectors of length {latent_dim} your result contains nan or inf.",
+                          f"z1 and z2's own dot product is {raw:.2f}, and arccos of a number outside [-1, 1] is nan: "
+                          "take the dot product of the unit vectors, z1 / z1.norm() and z2 / z2.norm()."
+                          if abs(raw) > 1 else "look for arccos of a number outside [-1, 1] (normalise z1 and z2 for "
+                                               "the angle), or a division by sin(omega) = 0.")
+        if not torch.allclose(got, expected, rtol=1e-4, atol=1e-4):
+            hint = next((h for w, h in mistakes if torch.allclose(got, w, rtol=1e-4, atol=1e-4)), None)
+            ends = torch.allclose(got[0], a, atol=1e-4) and torch.allclose(got[-1], b, atol=1e-4)
+            raise _NotYet(f"for steps={steps} and vectors of lengths {a.norm():.2f} and {b.norm():.2f}, the rows "
+                          f"are not the points of the arc from z1 to z2.",
+                          hint or ("the ends are right, but the points between them are not on the arc: "
+                                   if ends else "") +
+                          "row i is (sin((1 - t) * omega) * z1 + sin(t * omega) * z2) / sin(omega), with "
+                          "t = torch.linspace(0, 1, steps).view(-1, 1) and omega = arccos of the unit vectors' "
+                          "dot product.")
+        if latent_dim == 100:
+            line_mid, arc_mid = ((a + b) / 2).norm().item(), got[steps // 2].norm().item()
+            message = f"halfway, the vector is {arc_mid:.2f} long, where a straight line's is {line_mid:.2f}"
+    # Parallel vectors: the angle is 0 and sin(omega) = 0. With +-1 entries the unit vectors' dot product is
+    # exactly 1; random ones may round just above 1, where arccos gives nan unless clamped.
+    ones = torch.tensor([1.0, -1.0, -1.0, 1.0] * 4)
+    for z1, steps in ((ones, 5), (torch.randn(32, generator=gen), 6)):
+        z2 = 2 * z1
+        out = _tensor(_run(fn, z1.clone(), z2.clone(), steps, hints=hints), "slerp")
+        _require(tuple(out.shape) == (steps, len(z1)), f"for z2 = 2 * z1 the shape is {tuple(out.shape)}, "
+                 f"expected ({steps}, {len(z1)}).", _slerp_shape_hint(tuple(out.shape), steps, len(z1)))
+        got = out.detach().double()
+        _require(torch.isfinite(got).all(), "for z2 = 2 * z1 (the same direction) your result contains nan or inf.",
+                 "when z1 and z2 point the same way, omega = 0 and sin(omega) = 0, so the formula divides 0 by 0: "
+                 "clamp the dot product to [-1, 1] (rounding can push it just above 1) and, when omega is tiny "
+                 "(say < 1e-4), return the straight line (1 - t) * z1 + t * z2, then the very same path.")
+        t = torch.linspace(0, 1, steps, dtype=torch.float64).view(-1, 1)
+        _require(torch.allclose(got, (1 - t) * z1.double() + t * z2.double(), rtol=1e-4, atol=1e-4),
+                 "for z2 = 2 * z1 (the same direction) the rows are not the evenly spaced points from z1 to z2.",
+                 "for parallel vectors the arc is the straight line: when omega is tiny (say < 1e-4), "
+                 "return (1 - t) * z1 + t * z2.")
+    return f"points on the arc from z1 to z2, both ends included: {message}; parallel vectors give the straight line."
+
+
+def _truncated_normal_std(t: float) -> float:
+    """The standard deviation of N(0, 1) cut to [-t, t]: sqrt(1 - 2 t phi(t) / (2 Phi(t) - 1))."""
+    phi = math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # the normal density at t
+    inside = math.erf(t / math.sqrt(2))  # 2 Phi(t) - 1: the chance that |z| <= t
+    return math.sqrt(1 - 2 * t * phi / inside)
+
+
+def _ks_truncated(z: Tensor, t: float) -> float:
+    """Kolmogorov-Smirnov distance of the entries to N(0, 1) cut to [-t, t]: the largest gap between the CDFs."""
+    x = z.flatten().double().sort().values
+    low = torch.special.ndtr(torch.tensor(-t, dtype=torch.float64))
+    cdf = (torch.special.ndtr(x) - low) / math.erf(t / math.sqrt(2))
+    k = torch.arange(1, len(x) + 1, dtype=torch.float64) / len(x)
+    return max((k - cdf).max().item(), (cdf - (k - 1 / len(x))).max().item())
+
+
+class _DrawBudget(TorchFunctionMode):
+    """Stops an answer that keeps drawing random numbers (a loop that never ends) with an error, not a hang."""
+
+    DRAWS = {"randn", "rand", "normal", "normal_", "uniform_", "randn_like", "rand_like", "randint", "random_",
+             "trunc_normal_"}
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.drawn = limit, 0
+
+    def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        if getattr(func, "__name__", "") in self.DRAWS and isinstance(out, Tensor):
+            self.drawn += out.numel()
+            if self.drawn > self.limit:
+                raise RuntimeError(f"it drew over {self.limit} random numbers and had still not finished")
+        return out
+
+
+_TRUNCATION_HINTS = {
+    "positional argument": "take the four parameters in this order: "
+                           "def truncated_noise(n, latent_dim, threshold, generator).",
+    "random numbers and had still not finished": "your loop never ends: compare each entry, outside = z.abs() > "
+                                                 "threshold (a whole vector's length, z.norm(), is about 8 for 64 "
+                                                 "entries and never gets below the threshold), redraw only those "
+                                                 "entries, and recompute outside after each redraw.",
+    "shape mismatch": "z[outside] picks single entries, as one flat list: draw that many numbers, "
+                      "torch.randn(int(outside.sum()), generator=generator).",
+    "must be tuple of ints": "give torch.randn a plain int: int(outside.sum()).",
+}
+
+
+def _truncated_draw(fn: Callable, n: int, latent_dim: int, threshold: float, seed: int) -> Tensor:
+    """The answer's noise for a freshly seeded generator, checked for shape, dtype and nan."""
+    with _DrawBudget(100 * n * latent_dim):  # the reference draws about 2.6 times n * latent_dim at threshold 0.5
+        out = _run(fn, n, latent_dim, threshold, torch.Generator().manual_seed(seed), hints=_TRUNCATION_HINTS)
+    out = _tensor(out, "truncated_noise")
+    if tuple(out.shape) != (n, latent_dim):
+        raise _NotYet(f"truncated_noise({n}, {latent_dim}, ...) has shape {tuple(out.shape)}, "
+                      f"expected ({n}, {latent_dim}).",
+                      "rows and columns are swapped: one noise vector per row, torch.randn(n, latent_dim, "
+                      "generator=generator)." if tuple(out.shape) == (latent_dim, n) else
+                      "n noise vectors of latent_dim entries each: start from torch.randn(n, latent_dim, "
+                      "generator=generator) and keep that shape.")
+    _require(out.is_floating_point(), f"truncated_noise returned {out.dtype} numbers.",
+             "the noise is floats, as torch.randn gives them.")
+    _require(torch.isfinite(out).all(), "truncated_noise returned nan or inf.",
+             "draw with torch.randn and only replace the entries beyond the threshold.")
+    return out.detach()
+
+
+@_check
+def check_truncated_noise(fn: Callable[[int, int, float, torch.Generator], Tensor]) -> str:
+    """truncated_noise(n, latent_dim, threshold, generator): N(0, I) noise, entries with |z| > threshold redrawn."""
+    fn = _callable(fn)
+    n, latent_dim = 2000, 64  # 128,000 entries: the statistics below are tight, and the check stays fast
+    message = ""
+    for seed, threshold in enumerate((1.0, 0.5, 3.0)):
+        z = _truncated_draw(fn, n, latent_dim, threshold, seed)
+        big, t = z.abs().max().item(), f"±{threshold:g}"
+        _require(threshold == 1.0 or not 0.9 < big <= 1.0 + 1e-6,
+                 f"for threshold={threshold:g} the entries stop at ±1.",
+                 "use the threshold argument instead of a fixed 1.")
+        outside = (z.abs() > threshold + 1e-6).float().mean().item()
+        beyond = 1 - math.erf(threshold / math.sqrt(2))  # the share of N(0, 1) beyond the threshold
+        if outside > 0:
+            raise _NotYet(f"for threshold={threshold:g}, {outside:.1%} of the entries lie beyond {t}.",
+                          f"as many as in plain normal noise ({beyond:.1%}): find them entry by entry, outside = "
+                          f"z.abs() > threshold, and redraw them, z[outside] = torch.randn(int(outside.sum()), "
+                          f"generator=generator), until none is left." if outside > 0.8 * beyond else
+                          "some redrawn entries landed beyond the threshold again: redraw in a loop, "
+                          "while outside.any(): ..., recomputing outside each time, until none is left.")
+        edges = (z.abs() >= threshold - 1e-6).float().mean().item()
+        _require(not 0.75 * beyond < edges < 1.25 * beyond,
+                 f"for threshold={threshold:g}, {edges:.1%} of the entries sit exactly on {t}.",
+                 "clamping piles all the noise that was beyond the threshold onto the edges, values that a normal "
+                 "distribution hardly ever gives: redraw those entries instead, until none is left.")
+        _require(not (z.norm(dim=1) <= threshold * (1 + 1e-4)).all(),
+                 f"for threshold={threshold:g} every noise vector is at most {threshold:g} long.",
+                 "the threshold is for each entry, not for a vector's length: redraw the single entries with "
+                 "z.abs() > threshold, and leave the others as they are.")
+        mean, std, want = z.mean().item(), z.std().item(), _truncated_normal_std(threshold)
+        _require(abs(mean) < 0.02, f"for threshold={threshold:g} the entries average {mean:.3f}, not about 0.",
+                 "keep the signs (no .abs()) and draw from the normal distribution centred on 0: "
+                 "torch.randn(..., generator=generator).")
+        if abs(std - want) > 0.02 * want:
+            raise _NotYet(f"for threshold={threshold:g} the entries' standard deviation is {std:.4f}; a normal "
+                          f"distribution cut at {t} has {want:.4f}.",
+                          "the noise is squeezed: scaling it down (e.g. z * threshold / z.abs().max()) shrinks the "
+                          "whole bell curve. Keep the normal noise as it is and redraw only the entries beyond "
+                          "the threshold." if std < want else
+                          "the entries are spread too evenly: a normal distribution keeps most of them near 0. "
+                          "Draw with torch.randn (not torch.rand) and redraw the entries beyond the threshold.")
+        gap = _ks_truncated(z, threshold)
+        _require(gap < 0.008, f"for threshold={threshold:g} the entries don't follow a normal distribution cut at {t} "
+                              f"(their distribution function is {gap:.3f} off).",
+                 "draw with torch.randn(..., generator=generator) and redraw only the entries beyond the threshold, "
+                 "from the same normal distribution, until none is left.")
+        if threshold == 1.0:
+            message = f"for threshold 1 the entries' std is {std:.4f} (a truncated normal's: {want:.4f})"
+    first, again, other = (_truncated_draw(fn, 50, 8, 1.0, seed) for seed in (1, 1, 2))
+    _require(torch.equal(first, again), "two calls with identically seeded generators gave different noise.",
+             "draw all random numbers, the redraws too, from the generator argument: "
+             "torch.randn(..., generator=generator).")
+    _require(not torch.equal(first, other), "two differently seeded generators gave the very same noise.",
+             "draw from the generator you are given, not from one you create and seed yourself.")
+    return (f"normal noise whose entries beyond the threshold are redrawn until none is left: {message}, "
+            f"nothing piles up on the edges, and the same seed gives the same noise.")

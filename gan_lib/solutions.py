@@ -173,3 +173,52 @@ def looks_collapsed(samples: Tensor, photos: Tensor, ratio: float = 0.5) -> bool
     from .callbacks import diversity  # mean distance between two images of a batch
 
     return diversity(samples) / diversity(photos) < ratio  # floats, so this is a plain bool
+
+
+# --- 07 conditional GANs ------------------------------------------------------------------------
+
+
+def projection_logit(h: Tensor, labels: Tensor, classify: nn.Linear, embed: nn.Embedding) -> Tensor:
+    """The projection discriminator's logit (Miyato & Koyama, 2018): classify(h) + <embed(label), h>, shape (N,)."""
+    # squeeze(1), not squeeze(): (N, 1) -> (N,), even for a batch of one image. Adding (N, 1) to (N,) would
+    # broadcast into an N x N matrix.
+    unconditional = classify(h).squeeze(1)  # "does this look like a real dog?"
+    # "Does it look like the breed it claims?": the dot product of each image's features with its own class's
+    # learned vector, summed over the features (dim=1). embed(labels) picks one row per image, so no N x
+    # num_classes matrix of every class is made. No sigmoid: D returns logits.
+    return unconditional + (embed(labels) * h).sum(dim=1)
+
+
+def one_hot_input(z: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """G's input for one-hot conditioning: z, then the breed as one-hot columns, (N, latent_dim + num_classes)."""
+    # num_classes fixes the width: without it, F.one_hot makes only as many columns as the batch's largest label + 1.
+    # F.one_hot gives integers: convert to z's float type. Side by side (dim=1), z first, as G's first layer expects.
+    return torch.cat([z, F.one_hot(labels, num_classes).to(z.dtype)], dim=1)
+
+
+# --- 08 latent space ----------------------------------------------------------------------------
+
+
+def slerp(z1: Tensor, z2: Tensor, steps: int) -> Tensor:
+    """`steps` points on the arc from z1 to z2 (both included), as (steps, latent_dim): spherical interpolation."""
+    t = torch.linspace(0, 1, steps, device=z1.device).view(-1, 1)  # (steps, 1): 0 at z1, 1 at z2
+    # The angle between the two directions: arccos of the unit vectors' dot product (the vectors themselves
+    # would give no cosine at all). Clamped, because rounding can push it just above 1, where arccos is nan.
+    omega = torch.arccos(torch.dot(z1 / z1.norm(), z2 / z2.norm()).clamp(-1.0, 1.0))
+    if omega < 1e-4:  # (nearly) the same direction: sin(omega) ~ 0 would divide 0 by 0, and the arc IS the line
+        return (1 - t) * z1 + t * z2
+    # Unlike the straight line, whose middle is shorter than any noise G was trained on, the arc keeps the
+    # vectors about as long as z1 and z2.
+    return (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)
+
+
+def truncated_noise(n: int, latent_dim: int, threshold: float, generator: torch.Generator) -> Tensor:
+    """N(0, I) noise (n, latent_dim) whose entries beyond ±threshold are redrawn: the truncation trick."""
+    z = torch.randn(n, latent_dim, generator=generator)  # every draw from `generator`: same seed, same noise
+    outside = z.abs() > threshold  # entry by entry, not the vector's length
+    # Redraw only those entries, from the same normal distribution; a redraw can land outside again, so loop.
+    # (Clamping instead would pile all that noise onto ±threshold, values G hardly ever saw.)
+    while outside.any():
+        z[outside] = torch.randn(int(outside.sum()), generator=generator)
+        outside = z.abs() > threshold
+    return z

@@ -1,5 +1,6 @@
 """The exercise checks: reference answers pass; stubs, crashes and the typical wrong answers fail with a hint."""
 import itertools
+import math
 import time
 
 import pytest
@@ -7,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_lib import checks, solutions
+from gan_lib import checks, sampling, solutions
+from gan_lib.models import sample_noise
 
 
 def reference(name):
@@ -24,8 +26,9 @@ EXERCISES = FUNCTIONS + MODELS
 
 def run(capsys, name, answer):
     """Run check_<name>(answer): (its result, what it printed)."""
-    result = getattr(checks, f"check_{name}")(answer)
-    return result, capsys.readouterr().out
+    verdict = getattr(checks, f"check_{name}")(answer)
+    assert isinstance(verdict, checks.Verdict)
+    return bool(verdict), capsys.readouterr().out
 
 
 def assert_fails(result, out, *phrases):
@@ -866,3 +869,377 @@ def test_06_each_check_is_fast(capsys):
         start = time.perf_counter()
         assert getattr(checks, f"check_{name}")(getattr(solutions, name))
         assert time.perf_counter() - start < 1.0, name
+
+
+# --- 07 conditional GANs ------------------------------------------------------------------------
+
+CONDITIONAL_EXERCISES = ["projection_logit", "one_hot_input"]
+
+
+@pytest.mark.parametrize("name", CONDITIONAL_EXERCISES)
+def test_07_reference_solution_passes(capsys, name):
+    result, out = run(capsys, name, getattr(solutions, name))
+    assert result is True, out
+    assert out.startswith("✅ Correct:") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", CONDITIONAL_EXERCISES)
+def test_07_stubs_values_and_crashes_are_reported(capsys, name):
+    assert_fails(*run(capsys, name, None), "Not answered yet")
+    assert_fails(*run(capsys, name, lambda *args: None), "Not answered yet", "returned None")
+    assert_fails(*run(capsys, name, _raise_not_implemented), "Not answered yet", "NotImplementedError")
+    assert_fails(*run(capsys, name, _raise_value_error), "❌ Not yet:", "raised ValueError: boom")
+    assert_fails(*run(capsys, name, 42), "not a function", "without calling it")
+
+
+def _unconditional(h, classify):
+    return classify(h).squeeze(1)
+
+
+def _projection(h, labels, embed):
+    return (embed(labels) * h).sum(dim=1)
+
+
+def _projection_detached(part):
+    """The right logit, with one of its pieces cut off from autograd."""
+    def projection_logit(h, labels, classify, embed):
+        h = h.detach() if part == "h" else h
+        e = embed(labels).detach() if part == "embed" else embed(labels)
+        c = classify(h).detach() if part == "classify" else classify(h)
+        return c.squeeze(1) + (e * h).sum(dim=1)
+    return projection_logit
+
+
+def _old_torch_cat(z, labels, num_classes):
+    # What torch.cat([z, F.one_hot(labels, num_classes)], dim=1) raised before PyTorch promoted dtypes in cat.
+    raise RuntimeError("Expected object of scalar type Float but got scalar type Long for sequence element 1")
+
+
+def _one_hot_into_buffer(z, labels, num_classes):
+    out = z.new_zeros(len(z), z.shape[1] + num_classes)
+    out[:, :z.shape[1]] = z
+    out[torch.arange(len(z)), z.shape[1] + labels] = 1
+    return out
+
+
+def _one_hot_changing_z(z, labels, num_classes):
+    out = torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1)
+    z.zero_()  # changes the caller's z, but the result is already right (not required)
+    return out
+
+
+WRONG_07 = [
+    ("projection_logit", lambda h, l, c, e: c(h) + _projection(h, l, e).unsqueeze(1), "not (N, 1)"),
+    ("projection_logit", lambda h, l, c, e: c(h) + _projection(h, l, e), "N x N"),
+    ("projection_logit", lambda h, l, c, e: (c(h) + (e(l) * h).sum(dim=1, keepdim=True)).squeeze(),
+     "the batch's too when N = 1"),
+    ("projection_logit", lambda h, l, c, e: _projection(h, l, e), "the unconditional term is missing"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c), "the projection term is missing"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + (e(l) * h).sum(dim=0), "dim=0 sums over the batch"),
+    ("projection_logit", lambda h, l, c, e: c(h) + h @ e.weight.T, "a logit for every class"),
+    ("projection_logit", lambda h, l, c, e: e.weight @ h.T + _unconditional(h, c), "a logit for every class"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + h @ e.weight.T, "a logit for every class"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + (h @ e.weight.T).sum(dim=1), "on all classes"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + (e.weight * h).sum(dim=1), "in order"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + e(l).sum(dim=1), "ignores the image"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + (h * l).sum(dim=1), "not twice breed 1"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + (h * l.view(-1, 1)).sum(dim=1),
+     "not twice breed 1"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + l, "not twice breed 1"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + (e(l) * h).mean(dim=1), "times too small"),
+    ("projection_logit", lambda h, l, c, e: torch.sigmoid(solutions.projection_logit(h, l, c, e)), "no sigmoid"),
+    ("projection_logit", lambda h, l, c, e: torch.sigmoid(c(h)).squeeze(1), "no sigmoid"),
+    ("projection_logit", lambda h, l, c, e: solutions.projection_logit(h, l, c, e).detach(), "can't be differentiated"),
+    ("projection_logit", _projection_detached("h"), "no gradient reaches h"),
+    ("projection_logit", _projection_detached("classify"), "no gradient reaches classify"),
+    ("projection_logit", _projection_detached("embed"), "no gradient reaches embed"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + _projection(h.data, l, e),
+     "use h itself in (embed(labels) * h) too"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h.detach(), c) + _projection(h, l, e),
+     "use h itself in classify(h) too"),
+    ("projection_logit", lambda h, l, c, e: _unconditional(h, c) + (h @ e(l)).sum(dim=1), "no matrix product"),
+    ("projection_logit", lambda h, l, c, e: solutions.projection_logit(h, l, c, e).tolist(), "not a torch.Tensor"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, F.one_hot(l).float()], dim=1), "pass it, F.one_hot(labels, num"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, F.one_hot(l, k).float()], dim=0), "extra rows"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, F.one_hot(l, k)]), "extra rows"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z.long(), F.one_hot(l, k)], dim=1), "F.one_hot gives integers"),
+    ("one_hot_input", _old_torch_cat, "F.one_hot gives integers"),
+    ("one_hot_input", lambda z, l, k: torch.cat([F.one_hot(l, k).float(), z], dim=1), "put z first"),
+    ("one_hot_input", lambda z, l, k: F.one_hot(l, k).float(), "the one-hot alone"),
+    ("one_hot_input", lambda z, l, k: z, "z alone"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, l.view(-1, 1).float()], dim=1), "'twice' breed 1"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, l], dim=1), "one-hot rows first"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, F.one_hot(l + 1, k).float()], dim=1), "too far right"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, F.one_hot(l - 1, k).float()], dim=1), "too far left"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, F.one_hot(l, k + 1).float()], dim=1), "one column too many"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, F.one_hot(l.float(), k)], dim=1), "integer labels as they are"),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, 1 - F.one_hot(l, k).float()], dim=1), "a single 1"),
+    ("one_hot_input", lambda z, l, k: torch.cat([F.normalize(z), F.one_hot(l, k).float()], dim=1),
+     "z itself, unchanged"),
+    ("one_hot_input", lambda z, l, k: solutions.one_hot_input(z, l, k).T, "rows and columns are swapped"),
+]
+
+
+@pytest.mark.parametrize("name, answer, phrase", WRONG_07, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(WRONG_07)])
+def test_07_wrong_answer_fails_with_a_hint(capsys, name, answer, phrase):
+    assert_fails(*run(capsys, name, answer), "❌ Not yet:", phrase)
+
+
+EQUIVALENT_07 = [
+    ("projection_logit", lambda h, l, c, e: c(h).view(-1) + torch.einsum("nf,nf->n", e(l), h)),
+    ("projection_logit", lambda h, l, c, e: c(h).squeeze() + (e(l) * h).sum(dim=1)),  # broadcasting restores (1,)
+    ("projection_logit", lambda h, l, c, e: (c(h) + (e(l) * h).sum(dim=1, keepdim=True)).squeeze(1)),
+    ("projection_logit", lambda h, l, c, e: c(h)[:, 0] + (h @ e.weight.T).gather(1, l.view(-1, 1)).squeeze(1)),
+    ("projection_logit", lambda h, l, c, e: F.linear(h, c.weight, c.bias).flatten() + (h * e.weight[l]).sum(-1)),
+    ("one_hot_input", lambda z, l, k: torch.cat([z, F.one_hot(l, k)], dim=1)),  # torch.cat promotes long to float
+    ("one_hot_input", lambda z, l, k: torch.cat([z, torch.eye(k)[l]], dim=1)),
+    ("one_hot_input", lambda z, l, k: torch.hstack([z, torch.zeros(len(l), k).scatter_(1, l.view(-1, 1), 1.0)])),
+    ("one_hot_input", _one_hot_into_buffer),
+    ("one_hot_input", _one_hot_changing_z),
+]
+
+
+@pytest.mark.parametrize("name, answer", EQUIVALENT_07, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EQUIVALENT_07)])
+def test_07_other_right_answers_pass(capsys, name, answer):
+    result, out = run(capsys, name, answer)
+    assert result is True, out
+
+
+def test_07_projection_is_what_the_discriminator_does():
+    from gan_lib.models import Discriminator, ModelConfig
+
+    torch.manual_seed(0)
+    D = Discriminator(ModelConfig(resolution=32, d_width=4, d_norm="none", num_classes=3)).eval()
+    x, labels = torch.randn(4, 3, 32, 32), torch.tensor([2, 0, 1, 2])
+    h = D.features(x).flatten(1)
+    assert torch.allclose(solutions.projection_logit(h, labels, D.classify, D.embed), D(x, labels), atol=1e-6)
+
+
+def test_07_projection_mistakes_are_told_apart():
+    """On every case of the check, the right logits and each typical mistake of the same shape differ clearly."""
+    for seed, case in enumerate(checks._PROJECTION_CASES):
+        expected, mistakes = checks._projection_mistakes(*checks._projection_inputs(*case, seed=seed))
+        assert torch.allclose(expected, checks._projection_mistakes(*checks._projection_inputs(*case, seed=seed))[0])
+        values = [expected, *(v for v, _ in mistakes)]
+        for a, b in itertools.combinations(values, 2):
+            assert a.shape != b.shape or (a - b).abs().max() > 1e-3, case
+
+
+def test_07_each_check_is_fast(capsys):
+    for name in CONDITIONAL_EXERCISES:
+        start = time.perf_counter()
+        assert getattr(checks, f"check_{name}")(getattr(solutions, name))
+        assert time.perf_counter() - start < 1.0, name
+
+
+# --- 08 latent space ----------------------------------------------------------------------------
+
+LATENT_EXERCISES = ["slerp", "truncated_noise"]
+
+
+@pytest.mark.parametrize("name", LATENT_EXERCISES)
+def test_08_reference_solution_passes(capsys, name):
+    result, out = run(capsys, name, getattr(solutions, name))
+    assert result is True, out
+    assert out.startswith("✅ Correct:") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", LATENT_EXERCISES)
+def test_08_stubs_values_and_crashes_are_reported(capsys, name):
+    assert_fails(*run(capsys, name, None), "Not answered yet")
+    assert_fails(*run(capsys, name, lambda *args: None), "Not answered yet", "returned None")
+    assert_fails(*run(capsys, name, _raise_not_implemented), "Not answered yet", "NotImplementedError")
+    assert_fails(*run(capsys, name, _raise_value_error), "❌ Not yet:", "raised ValueError: boom")
+    assert_fails(*run(capsys, name, 42), "not a function", "without calling it")
+
+
+def _arc(z1, z2, steps, angle=None, t=None, divide=True):
+    """Points on the arc from z1 to z2, with the pieces a student may get wrong replaceable."""
+    t = torch.linspace(0, 1, steps).view(-1, 1) if t is None else t
+    omega = torch.arccos(torch.dot(z1 / z1.norm(), z2 / z2.norm()).clamp(-1, 1)) if angle is None else angle(z1, z2)
+    rows = torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2
+    return rows / torch.sin(omega) if divide else rows
+
+
+def _slerp_in_place(z1, z2, steps):
+    z1 /= z1.norm()  # changes the caller's vector
+    z2 /= z2.norm()
+    return _arc(z1, z2, steps)
+
+
+def _slerp_flat_t(z1, z2, steps):
+    t = torch.linspace(0, 1, steps)  # (steps,): doesn't broadcast against (latent_dim,)
+    omega = torch.arccos(torch.dot(z1 / z1.norm(), z2 / z2.norm()))
+    return (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)
+
+
+def _slerp_math(z1, z2, steps):
+    """A right answer in plain Python numbers, row by row."""
+    omega = math.acos(max(-1.0, min(1.0, F.cosine_similarity(z1, z2, dim=0).item())))
+    ts = [i / (steps - 1) for i in range(steps)]
+    if math.sin(omega) < 1e-6:
+        return torch.stack([(1 - t) * z1 + t * z2 for t in ts])
+    return torch.stack([(math.sin((1 - t) * omega) * z1 + math.sin(t * omega) * z2) / math.sin(omega) for t in ts])
+
+
+def _clamped_noise(n, d, t, g):
+    return torch.randn(n, d, generator=g).clamp(-t, t)
+
+
+def _redrawn_once(n, d, t, g):
+    z = torch.randn(n, d, generator=g)
+    outside = z.abs() > t
+    if outside.any():  # an `if` instead of `while`
+        z[outside] = torch.randn(int(outside.sum()), generator=g)
+    return z
+
+
+def _redrawn_by_vector_length(n, d, t, g):
+    z = torch.randn(n, d, generator=g)
+    outside = z.norm(dim=1) > t  # whole vectors: about 8 long, never below t
+    while outside.any():
+        z[outside] = torch.randn(int(outside.sum()), d, generator=g)
+        outside = z.norm(dim=1) > t
+    return z
+
+
+def _mask_not_recomputed(n, d, t, g):
+    z = torch.randn(n, d, generator=g)
+    outside = z.abs() > t
+    while outside.any():
+        z[outside] = torch.randn(int(outside.sum()), generator=g)  # outside never changes
+    return z
+
+
+def _redraw_with_full_rows(n, d, t, g):
+    z = torch.randn(n, d, generator=g)
+    outside = z.abs() > t
+    while outside.any():
+        z[outside] = torch.randn(int(outside.sum()), d, generator=g)
+        outside = z.abs() > t
+    return z
+
+
+def _redraws_without_generator(n, d, t, g):
+    z = torch.randn(n, d, generator=g)
+    outside = z.abs() > t
+    while outside.any():
+        z[outside] = torch.randn(int(outside.sum()))  # the global random state
+        outside = z.abs() > t
+    return z
+
+
+def _truncated_by_rejection(n, d, t, g):
+    """A right answer that draws in bulk and keeps the entries inside, in a different order."""
+    kept = torch.empty(0)
+    while kept.numel() < n * d:
+        x = torch.randn(n * d, generator=g)
+        kept = torch.cat([kept, x[x.abs() <= t]])
+    return kept[:n * d].view(n, d)
+
+
+def _truncated_where(n, d, t, g):
+    z = torch.randn(n, d, generator=g)
+    while (z.abs() > t).any():
+        z = torch.where(z.abs() > t, torch.randn(n, d, generator=g), z)
+    return z
+
+
+WRONG_08 = [
+    ("slerp", solutions.interpolate, "middle vectors are shorter"),
+    ("slerp", lambda a, b, n: _arc(a, b, n, angle=lambda x, y: torch.arccos(torch.dot(x, y))), "unit vectors"),
+    ("slerp", lambda a, b, n: _arc(a, b, n, angle=lambda x, y: torch.arccos(torch.dot(x, y).clamp(-1, 1))),
+     "not of z1 and z2 themselves"),
+    ("slerp", lambda a, b, n: _arc(a, b, n, t=(torch.arange(n) / n).view(-1, 1)), "the last row must be z2 itself"),
+    ("slerp", lambda a, b, n: _arc(a, b, n, t=torch.linspace(1, 0, n).view(-1, 1)), "from z2 to z1"),
+    ("slerp", lambda a, b, n: _arc(b, a, n), "from z2 to z1"),
+    ("slerp", _slerp_flat_t, "shaped (steps, 1)"),
+    ("slerp", lambda a, b, n: _arc(a, b, n, angle=lambda x, y: torch.rad2deg(
+        torch.arccos(torch.dot(x / x.norm(), y / y.norm()).clamp(-1, 1)))), "degrees"),
+    ("slerp", lambda a, b, n: _arc(a, b, n, divide=False), "divide by torch.sin(omega)"),
+    ("slerp", lambda a, b, n: _arc(a, b, n), "omega is tiny"),  # no fallback: nan for parallel vectors
+    ("slerp", _slerp, "perpendicular"),
+    ("slerp", lambda a, b, n: _arc(a / a.norm(), b / b.norm(), n), "normalise only to measure the angle"),
+    ("slerp", _slerp_in_place, "changed z1 or z2"),
+    ("slerp", lambda a, b, n: list(solutions.slerp(a, b, n)), "torch.stack(rows)"),
+    ("slerp", lambda a, b, n: solutions.slerp(a, b, n).T, "rows and columns are swapped"),
+    ("slerp", lambda a, b, n: solutions.slerp(a, b, n + 1), "one row too many"),
+    ("truncated_noise", _clamped_noise, "clamping piles"),
+    ("truncated_noise", lambda n, d, t, g: (z := torch.randn(n, d, generator=g)) * t / z.abs().max(), "squeezed"),
+    ("truncated_noise", _redrawn_once, "redraw in a loop"),
+    ("truncated_noise", lambda n, d, t, g: torch.randn(n, d, generator=g), "as many as in plain normal noise"),
+    ("truncated_noise", _redrawn_by_vector_length, "your loop never ends"),
+    ("truncated_noise", _mask_not_recomputed, "recompute outside after each redraw"),
+    ("truncated_noise", lambda n, d, t, g: (z := torch.randn(n, d, generator=g)) * t / z.norm(dim=1, keepdim=True),
+     "not for a vector's length"),
+    ("truncated_noise", _redraw_with_full_rows, "z[outside] picks single entries"),
+    ("truncated_noise", lambda n, d, t, g: solutions.truncated_noise(n, d, t, g).T, "rows and columns are swapped"),
+    ("truncated_noise", lambda n, d, t, g: solutions.truncated_noise(n, d, t, g)[:, :-1], "keep that shape"),
+    ("truncated_noise", lambda n, d, t, g: solutions.truncated_noise(n, d, t, None), "the redraws too"),
+    ("truncated_noise", _redraws_without_generator, "the redraws too"),
+    ("truncated_noise", lambda n, d, t, g: solutions.truncated_noise(n, d, t, torch.Generator().manual_seed(0)),
+     "not from one you create"),
+    ("truncated_noise", lambda n, d, t, g: solutions.truncated_noise(n, d, 1.0, g), "use the threshold argument"),
+    ("truncated_noise", lambda n, d, t, g: solutions.truncated_noise(n, d, t, g).abs(), "keep the signs"),
+    ("truncated_noise", lambda n, d, t, g: (torch.rand(n, d, generator=g) * 2 - 1) * t, "torch.rand"),
+    ("truncated_noise", lambda n, d, t, g: solutions.truncated_noise(n, d, t, g).numpy(), "not a torch.Tensor"),
+    ("truncated_noise", lambda n, d, t: solutions.truncated_noise(n, d, t, torch.Generator()),
+     "def truncated_noise(n, latent_dim, threshold, generator)"),
+]
+
+
+@pytest.mark.parametrize("name, answer, phrase", WRONG_08, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(WRONG_08)])
+def test_08_wrong_answer_fails_with_a_hint(capsys, name, answer, phrase):
+    assert_fails(*run(capsys, name, answer), "❌ Not yet:", phrase)
+
+
+EQUIVALENT_08 = [
+    ("slerp", sampling.slerp),
+    ("slerp", _slerp_math),
+    ("slerp", lambda a, b, n: solutions.slerp(a.double(), b.double(), n)),
+    ("truncated_noise", lambda n, d, t, g: sample_noise(n, d, t, generator=g)),
+    ("truncated_noise", _truncated_by_rejection),
+    ("truncated_noise", _truncated_where),
+    ("truncated_noise", lambda n, d, t, g: nn.init.trunc_normal_(torch.empty(n, d), a=-t, b=t, generator=g)),
+    ("truncated_noise", lambda n, d, t, g: solutions.truncated_noise(n, d, t, g).double()),
+]
+
+
+@pytest.mark.parametrize("name, answer", EQUIVALENT_08, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EQUIVALENT_08)])
+def test_08_other_right_answers_pass(capsys, name, answer):
+    result, out = run(capsys, name, answer)
+    assert result is True, out
+
+
+def test_08_truncated_normal_std():
+    assert checks._truncated_normal_std(1.0) == pytest.approx(0.5396, abs=1e-4)
+    assert checks._truncated_normal_std(0.5) == pytest.approx(0.2838, abs=1e-4)
+    assert checks._truncated_normal_std(10.0) == pytest.approx(1.0, abs=1e-6)
+    z = solutions.truncated_noise(100_000, 4, 1.0, torch.Generator().manual_seed(0))
+    assert z.std().item() == pytest.approx(checks._truncated_normal_std(1.0), abs=3e-3)
+    assert checks._ks_truncated(z, 1.0) < 0.005
+
+
+def test_08_a_loop_that_never_ends_is_stopped_and_leaves_no_mode_behind(capsys):
+    start = time.perf_counter()
+    assert_fails(*run(capsys, "truncated_noise", _redrawn_by_vector_length), "never ends")
+    assert time.perf_counter() - start < 5.0
+    assert torch.overrides._get_current_function_mode() is None
+
+
+def test_08_each_check_is_fast(capsys):
+    for name in LATENT_EXERCISES:
+        start = time.perf_counter()
+        assert getattr(checks, f"check_{name}")(getattr(solutions, name))
+        assert time.perf_counter() - start < 1.0, name
+
+
+def test_a_verdict_is_truthy_and_shows_nothing_in_a_notebook(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    passed = checks.check_normalize(solutions.normalize)
+    failed = checks.check_normalize(lambda x: x)
+    capsys.readouterr()
+    assert passed and not failed
+    # A cell that ends with a check shows the check's message only, no "True" / "False" under it.
+    assert InteractiveShell.instance().display_formatter.format(passed) == ({}, {})
