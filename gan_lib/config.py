@@ -25,6 +25,7 @@ UPSAMPLES = ("transpose", "resize")
 # The run notebook 04 trains and later notebooks read (03's noise walk, for one), relative to the
 # notebooks/ folder, which is where Jupyter and the tests run them.
 COURSE_RUN = Path("runs") / "04_adversarial_loop"
+CONDITIONAL_RUN = Path("runs") / "07_conditional"  # notebook 07's breed-conditional GAN, read by 08
 
 
 def check_choice(name: str, value: Any, choices: tuple) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,18 @@ class ImageData:
     def subset(self, index: Tensor | slice) -> "ImageData":
         """The images (and labels) at `index`, sharing the class names."""
         return ImageData(self.images[index], self.labels[index], self.class_names)
+
+    def select_classes(self, names: Sequence[str]) -> "ImageData":
+        """Only the images of these classes (by name, any case), relabelled 0..len(names)-1 in this order."""
+        lower = [n.lower() for n in self.class_names]
+        unknown = [n for n in names if n.lower() not in lower]
+        if unknown or not names:
+            raise GanLibError(f"unknown class {', '.join(map(repr, unknown)) or '(none given)'}; "
+                              f"this data has: {', '.join(self.class_names)}")
+        old = torch.tensor([lower.index(n.lower()) for n in names])
+        keep = (self.labels.view(-1, 1) == old.view(1, -1))  # N x K: image i belongs to chosen class k
+        rows = keep.any(dim=1)
+        return ImageData(self.images[rows], keep[rows].int().argmax(dim=1), [self.class_names[i] for i in old])
 
 
 def default_data_root() -> Path:

@@ -430,20 +430,73 @@ def dog_report(logits: Tensor) -> DogReport:
     return DogReport(dog_share=len(dogs) / len(top1), breeds=breeds, num_images=len(top1))
 
 
-def dog_o_meter(images: Tensor, batch_size: int = 64, extractor: EfficientNetExtractor | None = None) -> DogReport:
-    """Share of images that EfficientNet-Lite0's ImageNet classifier calls a dog (top-1 class 151..268), and breeds.
+def imagenet_logits(images: Tensor, batch_size: int = 64, extractor: EfficientNetExtractor | None = None) -> Tensor:
+    """EfficientNet-Lite0's ImageNet-1k logits (N x 1000, on the CPU) for uint8 images.
 
     extractor: an EfficientNetExtractor already loaded (e.g. on a GPU); default: the process's shared one.
     """
     _check_images(images, "images")
     if len(images) == 0:
-        raise GanLibError("The dog-o-meter got no images; pass at least one")
+        raise GanLibError("The ImageNet classifier got no images; pass at least one")
     ext = extractor if extractor is not None else get_extractor("efficientnet")
     if not isinstance(ext, EfficientNetExtractor):
         raise GanLibError("The dog-o-meter needs the EfficientNet-Lite0 extractor (efficientnet_extractor()), "
                           f"got {type(ext).__name__}")
     # the classifier head on the extractor's pooled features: the same preprocessing, weights loaded once
-    return dog_report(ext.classify(extract_features(images, ext, batch_size)))
+    return ext.classify(extract_features(images, ext, batch_size))
+
+
+def dog_o_meter(images: Tensor, batch_size: int = 64, extractor: EfficientNetExtractor | None = None) -> DogReport:
+    """Share of images that EfficientNet-Lite0's ImageNet classifier calls a dog (top-1 class 151..268), and breeds."""
+    if isinstance(images, Tensor) and images.ndim == 4 and len(images) == 0:
+        raise GanLibError("The dog-o-meter got no images; pass at least one")
+    return dog_report(imagenet_logits(images, batch_size, extractor))
+
+
+def imagenet_class(name: str) -> int:
+    """The ImageNet-1k index of a class name, any case: 'golden retriever' -> 207."""
+    lower = [c.lower() for c in imagenet_classes()]
+    if name.lower() not in lower:
+        raise GanLibError(f"{name!r} is not an ImageNet class name, so the classifier cannot judge it "
+                          "(ImageWoof's breeds are, e.g. 'Samoyed', 'beagle', 'golden retriever')")
+    return lower.index(name.lower())
+
+
+@dataclass
+class BreedMatch:
+    """How often the ImageNet classifier names the breed that each image was asked to be, per breed."""
+
+    class_names: list[str]
+    named: list[float]  # share whose top-1 class of all 1000 is the asked breed
+    among: list[float]  # share whose highest logit among these breeds is the asked one (chance: 1 / breeds)
+
+    def summary(self) -> str:
+        """One line per breed, and the average."""
+        width = max(len(n) for n in self.class_names) + 2
+        lines = [f"{'breed':<{width}}{'named (of 1000)':>16}{f'top of these {len(self.class_names)}':>18}"]
+        lines += [f"{n:<{width}}{a:>16.0%}{b:>18.0%}" for n, a, b in zip(self.class_names, self.named, self.among)]
+        lines.append(f"{'average':<{width}}{sum(self.named) / len(self.named):>16.0%}"
+                     f"{sum(self.among) / len(self.among):>18.0%}")
+        return "\n".join(lines)
+
+
+def breed_match(logits: Tensor, asked: Tensor | None, class_names: list[str]) -> BreedMatch:
+    """Per breed, how often the classifier names the asked-for breed, from ImageNet logits (`imagenet_logits`).
+
+    asked: each image's breed index into class_names. None (an unconditional model, which cannot be
+    asked): the shares of all images named each breed, i.e. what asking such a model would give.
+    """
+    idx = torch.tensor([imagenet_class(n) for n in class_names])
+    top1 = logits.argmax(dim=1)
+    top_among = logits[:, idx].argmax(dim=1)  # which of these breeds the classifier prefers
+    named, among = [], []
+    for k in range(len(class_names)):
+        rows = torch.ones(len(logits), dtype=torch.bool) if asked is None else asked.cpu() == k
+        if not rows.any():
+            raise GanLibError(f"no image was asked to be {class_names[k]!r}: give every breed some images")
+        named.append((top1[rows] == idx[k]).float().mean().item())
+        among.append((top_among[rows] == k).float().mean().item())
+    return BreedMatch(list(class_names), named, among)
 
 
 # ----------------------------------------------------------------------------- sliced Wasserstein (ProGAN)

@@ -6,7 +6,7 @@ from conftest import write_image
 from PIL import Image
 
 import gan_lib.data as data_mod
-from gan_lib.data import (Batches, class_name, load_images, random_flip, to_float, to_rgb,
+from gan_lib.data import (Batches, ImageData, class_name, load_images, random_flip, to_float, to_rgb,
                           to_uint8)
 from gan_lib.errors import GanLibError
 
@@ -197,3 +197,16 @@ def test_real_photos(real_data):
     assert torch.bincount(real_data.labels).tolist() == [60] * 10
     # Real photos have varied colours, not a constant.
     assert real_data.images.float().std() > 40
+
+
+def test_select_classes_keeps_and_renumbers_in_the_order_given():
+    images = torch.arange(6, dtype=torch.uint8).view(6, 1, 1, 1).expand(6, 3, 2, 2).contiguous()
+    data = ImageData(images, torch.tensor([0, 1, 2, 0, 1, 2]), ["beagle", "Samoyed", "dingo"])
+    picked = data.select_classes(["dingo", "BEAGLE"])
+    assert picked.class_names == ["dingo", "beagle"]
+    assert picked.images[:, 0, 0, 0].tolist() == [0, 2, 3, 5]  # the original order of the images
+    assert picked.labels.tolist() == [1, 0, 1, 0]  # dingo is now 0, beagle 1
+    with pytest.raises(GanLibError, match="unknown class 'poodle'.*beagle, Samoyed, dingo"):
+        data.select_classes(["poodle"])
+    with pytest.raises(GanLibError, match="none given"):
+        data.select_classes([])

@@ -458,3 +458,27 @@ def test_mifid_punishes_copying_even_part_of_the_training_set() -> None:
     fd_copies, fd_new = metrics.frechet_distance(copies, train), metrics.frechet_distance(new, train)
     assert metrics.mifid(new, train) == pytest.approx(fd_new)
     assert metrics.mifid(copies, train) > 1e6 * fd_copies  # divided by a memorisation term near 0
+
+
+def test_imagenet_class_names_the_breeds() -> None:
+    assert metrics.imagenet_class("golden retriever") == 207
+    assert metrics.imagenet_class("samoyed") == metrics.imagenet_class("Samoyed") == 258
+    with pytest.raises(GanLibError, match="not an ImageNet class"):
+        metrics.imagenet_class("labradoodle")
+
+
+def test_breed_match_counts_the_asked_breed() -> None:
+    names = ["Samoyed", "beagle"]
+    samoyed, beagle, cat = 258, 162, 281
+    logits = torch.zeros(4, 1000)
+    logits[0, samoyed] = 5  # asked Samoyed: named Samoyed
+    logits[1, beagle], logits[1, samoyed] = 2, 1  # asked Samoyed: named beagle
+    logits[2, cat], logits[2, beagle] = 9, 3  # asked beagle: named a cat, but beagle > Samoyed
+    logits[3, beagle] = 4  # asked beagle: named beagle
+    match = metrics.breed_match(logits, torch.tensor([0, 0, 1, 1]), names)
+    assert match.named == [0.5, 0.5] and match.among == [0.5, 1.0]
+    assert "average" in match.summary() and "Samoyed" in match.summary()
+    unasked = metrics.breed_match(logits, None, names)  # an unconditional model: shares over all images
+    assert unasked.named == [0.25, 0.5] and unasked.among == [0.25, 0.75]
+    with pytest.raises(GanLibError, match="no image was asked to be 'beagle'"):
+        metrics.breed_match(logits, torch.zeros(4, dtype=torch.long), names)

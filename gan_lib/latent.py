@@ -1,0 +1,93 @@
+"""What is in the noise: directions in G's latent space, found without labels.
+
+- `principal_directions`: GANSpace (Härkönen et al. 2020). PCA of G's early activations over many
+  noise vectors finds the ways G's images vary most; a linear regression carries each principal
+  axis back into z, where it becomes a direction to move along.
+- `attribute_direction`: latent arithmetic. The mean z of the images that score highest on some
+  measurable property minus the mean z of those that score lowest.
+- `move`: push noise vectors along directions by amounts in standard deviations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .errors import GanLibError
+from .models import Generator, sample_noise
+
+
+@dataclass
+class Directions:
+    """Unit-length directions in latent space (k x latent_dim), strongest first, with their share of variance."""
+
+    vectors: Tensor
+    explained: Tensor  # share of the early activations' variance along each principal axis
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+
+@torch.no_grad()
+def early_activations(G: Generator, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    """G's activations after its first upsampling block (e.g. 64 x 8 x 8 at width 32), flattened: N x D."""
+    device = next(G.parameters()).device
+    z = z.to(device)
+    if G.embed is not None:
+        if labels is None:
+            raise GanLibError("this generator is class-conditional: pass labels (one breed index per noise vector)")
+        z = torch.cat([z, G.embed(labels.to(device))], dim=1)
+    h = G.stem(G.reshape(G.project(z)))
+    # The first block is [upsample, norm, ReLU]; later blocks add detail, this one sets the layout.
+    return G.blocks[:3](h).flatten(1).float().cpu()
+
+
+@torch.no_grad()
+def principal_directions(G: Generator, k: int = 8, n: int = 2000, labels: Tensor | None = None,
+                         seed: int = 0) -> Directions:
+    """The k latent directions along which G's early activations vary most (GANSpace), in eval mode.
+
+    labels: for a conditional G, the breed of each of the n samples (default: all breeds in turn).
+    """
+    if not isinstance(G, Generator):
+        raise GanLibError(f"expected a gan_lib Generator (e.g. from load_generator), got {type(G).__name__}")
+    if not 1 <= k < n:
+        raise GanLibError(f"need 1 <= k < n (directions < samples), got k={k}, n={n}")
+    was_training = G.training
+    G.eval()  # BatchNorm's running statistics: the directions describe the G that draws the pictures
+    try:
+        z = sample_noise(n, G.cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
+        if G.embed is not None and labels is None:
+            labels = torch.arange(n) % G.cfg.num_classes
+        y = early_activations(G, z, labels)
+    finally:
+        G.train(was_training)
+    y = y - y.mean(dim=0)
+    # PCA via SVD of the centred activations: rows of vt are the principal axes.
+    _, s, vt = torch.linalg.svd(y, full_matrices=False)
+    coords = y @ vt[:k].T  # each sample's position along the first k axes: n x k
+    # Regress z on those coordinates (z ~ coords @ U): row j of U is the z-direction that moves axis j.
+    u = torch.linalg.lstsq(coords, z).solution  # k x latent_dim
+    explained = s[:k] ** 2 / (s ** 2).sum()
+    return Directions(u / u.norm(dim=1, keepdim=True), explained)
+
+
+def attribute_direction(z: Tensor, scores: Tensor, share: float = 0.1) -> Tensor:
+    """Mean z of the top `share` of scores minus mean z of the bottom `share`: the direction that raises the score."""
+    if len(z) != len(scores):
+        raise GanLibError(f"one score per noise vector: got {len(scores)} scores for {len(z)} vectors")
+    m = int(len(z) * share)
+    if m < 1 or 2 * m > len(z):
+        raise GanLibError(f"share must pick at least one vector and at most half: {share} of {len(z)}")
+    order = scores.argsort()
+    return z[order[-m:]].mean(dim=0) - z[order[:m]].mean(dim=0)
+
+
+def move(z: Tensor, directions: Tensor, amounts: Tensor | list[float]) -> Tensor:
+    """z (N x latent_dim, or one vector) moved `amounts[j]` units along unit direction j, for every j."""
+    amounts = torch.as_tensor(amounts, dtype=z.dtype, device=z.device)
+    if directions.ndim != 2 or len(amounts) != len(directions):
+        raise GanLibError(f"one amount per direction: got {len(amounts)} amounts for {len(directions)} directions")
+    return z + amounts @ directions.to(z)
+
