@@ -1,11 +1,16 @@
-"""Browser test: JupyterLab in headless Chromium runs the training notebook and draws the live dashboard.
+"""Browser tests: JupyterLab in headless Chromium runs the notebooks and their widgets answer the student.
 
-nbval runs notebooks in a kernel but never renders a widget, so this test does what a student does:
-start JupyterLab, open the notebook, Run All, and watch the dashboard's fixed-noise sample grid change
-while the GAN trains a few hundred steps. It also checks what the student sees at the end: the
-dashboard says training is done, and no output area holds more than a screenful of text. Its
-screenshot of the (quick-mode) dashboard is kept in the test's temporary folder; the README's
-picture of a real run comes from docs/dashboard_screenshot.py, which reuses this file's driver.
+The first test runs notebook 04 and watches its live training dashboard. The second runs notebooks
+07 and 08 and uses their widgets as a student would: it picks another breed in 07's breed menu and
+moves the first slider of 08's latent explorer with the keyboard, then waits for the picture to change.
+
+nbval runs notebooks in a kernel but never renders a widget, so these tests do what a student does:
+start JupyterLab, open the notebook, Run All, and watch. For 04 the dashboard's fixed-noise sample
+grid must change while the GAN trains a few hundred steps, and at the end the dashboard must say
+training is done. In every notebook no output area may hold more than a screenful of text.
+Screenshots of the quick-mode widgets are kept in each test's temporary folder; the README's
+pictures of real runs come from docs/dashboard_screenshot.py and docs/widget_screenshots.py, which
+reuse this file's driver.
 
 Needs Debian's `chromium` (`apt-get install chromium`) and the `playwright` Python package, which
 drives that executable (no `playwright install`: nothing is downloaded). Without them the test is
@@ -345,3 +350,86 @@ def test_notebook_draws_live_dashboard_in_jupyterlab(jupyter_lab: JupyterLabServ
     print(f"\nbrowser test: {len(pictures)} sample grids shown, {len({f['hash'] for f in pictures})} "
           f"different, at most {most_text['lines']} lines of text in an output, {time.monotonic() - start:.0f} s; "
           f"screenshot in {target}")
+
+
+# The src of a widget picture (an <img> whose blob: URL changes with every new picture).
+PICTURE_SRC = "(selector) => { const img = document.querySelector(selector); return img ? img.src : null; }"
+PICTURE_CHANGED = ("([selector, before]) => { const img = document.querySelector(selector);"
+                   " return !!img && img.src !== before && img.naturalWidth > 0; }")
+
+
+def choose_second_breed(page, left_ms) -> str:
+    """Notebook 07: pick another breed in the breed menu; say which."""
+    select = page.locator(".gan-breed-menu select").first
+    select.scroll_into_view_if_needed(timeout=left_ms())
+    breed = select.locator("option").all_inner_texts()[1]
+    select.select_option(label=breed, timeout=left_ms())
+    return f"choosing {breed!r}"
+
+
+def drag_first_direction(page, left_ms) -> str:
+    """Notebook 08: move the first direction's slider ten steps right with the keyboard, as a student can."""
+    handle = page.locator(".gan-explorer-direction .noUi-handle").first
+    handle.scroll_into_view_if_needed(timeout=left_ms())
+    handle.focus(timeout=left_ms())
+    for _ in range(10):
+        handle.press("ArrowRight", timeout=left_ms())
+    return "moving PC1 to +1.0"
+
+
+@pytest.mark.parametrize("notebook, widget, picture, interact", [
+    ("07_conditional_gan.ipynb", ".gan-breed-picker", "img.gan-breed-picture", choose_second_breed),
+    ("08_latent_space.ipynb", ".gan-explorer", "img.gan-explorer-picture", drag_first_direction),
+])
+def test_widgets_answer_the_student_in_jupyterlab(jupyter_lab: JupyterLabServer, tmp_path: Path,
+                                                  notebook, widget, picture, interact):
+    """Run All, then use the notebook's widget in the page: its picture must change in response."""
+    from playwright.sync_api import sync_playwright
+
+    start = time.monotonic()
+
+    def left_ms() -> float:
+        left = TIMEOUT_S - (time.monotonic() - start)
+        if left <= 0:
+            raise TimeoutError(f"the browser test ran out of its {TIMEOUT_S} s budget")
+        return left * 1000
+
+    jupyter_lab.wait_until_up(timeout=60)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            failure = None
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            try:
+                page.goto(jupyter_lab.url(f"{NOTEBOOK.parent.name}/{notebook}"), wait_until="domcontentloaded",
+                          timeout=left_ms())
+                page.wait_for_function(KERNEL_IDLE, timeout=left_ms(), polling=500)
+                page.evaluate(RUN_ALL)
+                page.wait_for_function("window.__ganRunResult !== undefined", timeout=left_ms(), polling=500)
+                errors = page.evaluate(ERRORS)
+                if not (errors["errors"] or errors["tracebacks"]):
+                    page.wait_for_function(ALL_RAN, timeout=left_ms(), polling=500)
+                    errors = page.evaluate(ERRORS)
+                assert not (errors["errors"] or errors["tracebacks"]), (
+                    "the notebook shows errors: " + "; ".join(errors["errors"]) + "\n"
+                    + "\n\n".join(errors["tracebacks"]))
+                most_text = page.evaluate(OUTPUT_LINES)
+                assert most_text["lines"] <= SCREENFUL, (
+                    f"cell {most_text['cell']} ({most_text['start']!r}...) shows {most_text['lines']} lines of "
+                    f"text, more than a screenful ({SCREENFUL})")
+                assert page.locator(widget).count(), f"no {widget} widget was drawn in the page"
+                page.wait_for_function(PICTURE_CHANGED, arg=[picture, ""], timeout=left_ms(), polling=200)
+                before = page.evaluate(PICTURE_SRC, picture)
+                action = interact(page, left_ms)
+                # The kernel redraws after the action; wait for the new picture (or time out).
+                page.wait_for_function(PICTURE_CHANGED, arg=[picture, before], timeout=min(left_ms(), 30_000),
+                                       polling=200)
+                png = page.locator(widget).first.screenshot(timeout=left_ms(), animations="disabled")
+            except Exception as exc:
+                failure = f"{type(exc).__name__}: {exc}\n{_diagnostics(page, jupyter_lab, tmp_path)}"
+        finally:
+            browser.close()
+    if failure:
+        pytest.fail(failure, pytrace=False)
+    (tmp_path / "widget.png").write_bytes(png)
+    print(f"\nbrowser test: {notebook}: {action} changed the picture, {time.monotonic() - start:.0f} s")
