@@ -21,6 +21,7 @@ RESOLUTIONS = (32, 64, 128)  # image sizes the networks are built for (4x4 doubl
 G_NORMS = ("batch", "none")
 D_NORMS = ("batch", "spectral", "none")
 UPSAMPLES = ("transpose", "resize")
+D_ARCHS = ("dcgan", "projected")  # projected: D on a frozen EfficientNet-Lite1 (gan_lib/projected.py)
 
 # The run notebook 04 trains and later notebooks read (03's noise walk, for one), relative to the
 # notebooks/ folder, which is where Jupyter and the tests run them.
@@ -46,12 +47,16 @@ class ModelConfig:
     d_norm: str = "batch"
     upsample: str = "transpose"  # "transpose" (ConvTranspose2d) or "resize" (nearest x2 + conv)
     num_classes: int = 0  # > 0: condition both networks on a class label (e.g. dog breed)
+    d_arch: str = "dcgan"  # "projected": D judges a frozen pretrained network's features (gan_lib/projected.py)
 
     def __post_init__(self) -> None:
         check_choice("resolution", self.resolution, RESOLUTIONS)
         check_choice("g_norm", self.g_norm, G_NORMS)
         check_choice("d_norm", self.d_norm, D_NORMS)
         check_choice("upsample", self.upsample, UPSAMPLES)
+        check_choice("d_arch", self.d_arch, D_ARCHS)
+        if self.d_arch == "projected" and self.num_classes:
+            raise GanLibError("the projected discriminator is not class-conditional: use d_arch='dcgan' with num_classes")
         for name in ("latent_dim", "g_width", "d_width"):
             if getattr(self, name) < 1:
                 raise GanLibError(f"{name} must be at least 1, got {getattr(self, name)}")

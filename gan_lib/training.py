@@ -24,12 +24,13 @@ from torch import Tensor, nn
 from .augment import Augmented, InstanceNoise
 from .callbacks import ProgressBar, shows_progress, training_progress
 from .checkpoint import Checkpoint
-from .config import TrainConfig, pick_device
+from .config import ModelConfig, TrainConfig, pick_device
 from .data import Batches, ImageData
 from .distributed import any_rank, local_slice, mean_over_ranks, rank_and_world
 from .errors import GanLibError
 from .losses import NONSATURATING, GanLoss, get_loss
 from .models import Discriminator, Generator, recalibrate_batchnorm, sample_noise
+from .projected import ProjectedDiscriminator
 from .sampling import generate
 
 Callback = Callable[["Trainer"], None]  # called after every step; an optional .finish(trainer) at the end
@@ -96,14 +97,21 @@ def judge(D: nn.Module, images: Tensor, labels: Tensor | None = None) -> Tensor:
 @contextlib.contextmanager
 def frozen(model: nn.Module) -> Iterator[nn.Module]:
     """Switch off gradients for `model`'s weights inside the block, and back on afterwards (even on errors)."""
+    trainable = [p.requires_grad for p in model.parameters()]  # a frozen part (e.g. a pretrained trunk) stays frozen
     model.requires_grad_(False)
     try:
         yield model
     finally:
-        model.requires_grad_(True)
+        for p, flag in zip(model.parameters(), trainable):
+            p.requires_grad_(flag)
 
 
 # --- what the Trainer composes around the steps ---------------------------------------------------
+
+
+def build_discriminator(cfg: ModelConfig) -> nn.Module:
+    """The discriminator `cfg.d_arch` names: the DCGAN one, or one that judges a frozen pretrained network's features."""
+    return ProjectedDiscriminator(cfg) if cfg.d_arch == "projected" else Discriminator(cfg)
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
@@ -188,7 +196,7 @@ class Trainer:
         self.G, self.D = self._networks()
         self.ema = copy.deepcopy(self.G).eval().requires_grad_(False) if c.ema_decay > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=c.betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=c.betas)
+        self.opt_d = torch.optim.Adam([p for p in self.D.parameters() if p.requires_grad], lr=c.lr_d, betas=c.betas)
         self.loss = get_loss(c.loss, r1_gamma=c.r1_gamma, gp_weight=c.gp_weight, label_smoothing=c.label_smoothing)
         # Noise and augmentation are drawn on the training device: a GPU never waits for the CPU.
         # (Under torchrun every rank draws the same numbers from the same seed, on identical GPUs.)
@@ -213,9 +221,9 @@ class Trainer:
         if rank_and_world()[1] > 1 and (c.loss == "wgan-gp" or c.r1_gamma > 0):
             raise GanLibError("gradient penalties (wgan-gp, --r1) are not supported with several processes")
 
-    def _networks(self) -> tuple[Generator, Discriminator]:
+    def _networks(self) -> tuple[Generator, nn.Module]:
         """G and D on the training device, in channels-last memory when configured."""
-        G, D = Generator(self.config.model).to(self.device), Discriminator(self.config.model).to(self.device)
+        G, D = Generator(self.config.model).to(self.device), build_discriminator(self.config.model).to(self.device)
         if self.config.channels_last:
             G.to(memory_format=torch.channels_last)
             D.to(memory_format=torch.channels_last)
