@@ -48,8 +48,9 @@ def main() -> None:
     folder = work / "root" / "notebooks"
     (folder / "runs" / "07_conditional").mkdir(parents=True)
     shutil.copy(CHECKPOINT, folder / "runs" / "07_conditional" / "checkpoint.pt")
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS]),
-                   folder / "widgets.ipynb")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, folder / "widgets.ipynb")  # with a kernel named, JupyterLab starts it unasked
     env = {k: v for k, v in os.environ.items() if k not in ("GAN_QUICK", "GAN_LIB_DASHBOARD")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     server = JupyterLabServer(work / "root", work, env)

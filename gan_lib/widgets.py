@@ -94,7 +94,7 @@ class LatentExplorer:
         slider = dict(min=-max_amount, max=max_amount, step=0.1, value=0.0, continuous_update=True)
         self.sliders = [widgets.FloatSlider(description=name, **slider) for name in names]
         self.truncation = widgets.FloatSlider(description="truncation", min=0.1, max=3.0, step=0.1, value=3.0,
-                                              continuous_update=True)
+                                              continuous_update=True, tooltip="at the right end (3.0): off")
         self.seed = widgets.IntText(description="seed", value=seed, layout=widgets.Layout(width="160px"))
         self.breed = (widgets.Dropdown(options=self.class_names, value=self.class_names[0], description="breed")
                       if self.class_names else None)
@@ -110,7 +110,8 @@ class LatentExplorer:
         self.save.on_click(lambda _b: self.save_png())
         controls = widgets.VBox([*([self.breed] if self.breed else []), *self.sliders, self.truncation,
                                  widgets.HBox([self.seed, self.new_dog, self.reset]), widgets.HBox([self.save, self.status])])
-        self.box = widgets.HBox([self.image, controls])
+        # Top-aligned: stretched to the controls' height, the picture would be distorted.
+        self.box = widgets.HBox([self.image, controls], layout=widgets.Layout(align_items="flex-start"))
         self.box.add_class("gan-explorer")
         self.image.add_class("gan-explorer-picture")
         for slider in self.sliders:
