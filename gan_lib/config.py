@@ -47,7 +47,7 @@ class ModelConfig:
     d_norm: str = "batch"
     upsample: str = "transpose"  # "transpose" (ConvTranspose2d) or "resize" (nearest x2 + conv)
     num_classes: int = 0  # > 0: condition both networks on a class label (e.g. dog breed)
-    d_arch: str = "dcgan"  # "projected": D judges a frozen pretrained network's features (gan_lib/projected.py)
+    d_arch: str = "dcgan"  # "projected": D judges a frozen pretrained network's features (d_norm does not apply)
 
     def __post_init__(self) -> None:
         check_choice("resolution", self.resolution, RESOLUTIONS)

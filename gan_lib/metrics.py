@@ -469,6 +469,7 @@ class BreedMatch:
     class_names: list[str]
     named: list[float]  # share whose top-1 class of all 1000 is the asked breed
     among: list[float]  # share whose highest logit among these breeds is the asked one (chance: 1 / breeds)
+    unasked: bool = False  # from a model that cannot be asked: its `among` shares add up to 1
 
     def summary(self) -> str:
         """One line per breed, and the average."""
@@ -476,7 +477,8 @@ class BreedMatch:
         lines = [f"{'breed':<{width}}{'named (of 1000)':>16}{f'top of these {len(self.class_names)}':>18}"]
         lines += [f"{n:<{width}}{a:>16.0%}{b:>18.0%}" for n, a, b in zip(self.class_names, self.named, self.among)]
         lines.append(f"{'average':<{width}}{sum(self.named) / len(self.named):>16.0%}"
-                     f"{sum(self.among) / len(self.among):>18.0%}")
+                     f"{sum(self.among) / len(self.among):>18.0%}"
+                     + ("  (always 1 / breeds: compare breed by breed)" if self.unasked else ""))
         return "\n".join(lines)
 
 
@@ -496,7 +498,7 @@ def breed_match(logits: Tensor, asked: Tensor | None, class_names: list[str]) ->
             raise GanLibError(f"no image was asked to be {class_names[k]!r}: give every breed some images")
         named.append((top1[rows] == idx[k]).float().mean().item())
         among.append((top_among[rows] == k).float().mean().item())
-    return BreedMatch(list(class_names), named, among)
+    return BreedMatch(list(class_names), named, among, unasked=asked is None)
 
 
 # ----------------------------------------------------------------------------- sliced Wasserstein (ProGAN)

@@ -90,7 +90,10 @@ class LatentExplorer:
         vectors = directions.vectors if isinstance(directions, Directions) else directions
         self.G, self.directions, self.scale, self.save_dir = G.eval(), vectors, scale, Path(save_dir)
         self.class_names = list(class_names) if G.cfg.num_classes and class_names else None
+        self._holding = False  # True while several controls change at once: draw once at the end
         names = list(names) if names is not None else [f"PC{j + 1}" for j in range(len(vectors))]
+        if len(names) != len(vectors):
+            raise GanLibError(f"one name per direction: got {len(names)} names for {len(vectors)} directions")
         slider = dict(min=-max_amount, max=max_amount, step=0.1, value=0.0, continuous_update=True)
         self.sliders = [widgets.FloatSlider(description=name, **slider) for name in names]
         self.truncation = widgets.FloatSlider(description="truncation", min=0.1, max=3.0, step=0.1, value=3.0,
@@ -131,12 +134,18 @@ class LatentExplorer:
 
     def draw(self) -> None:
         """Redraw the picture from the controls."""
-        self.image.value = picture(self.dog(), scale=self.scale)
+        if not self._holding:
+            self.image.value = picture(self.dog(), scale=self.scale)
 
     def zero(self) -> None:
-        """Every direction slider back to 0."""
-        for s in self.sliders:
-            s.value = 0.0
+        """Every direction slider back to 0, then one redraw (not one per slider)."""
+        self._holding = True
+        try:
+            for s in self.sliders:
+                s.value = 0.0
+        finally:
+            self._holding = False
+        self.draw()
 
     def save_png(self) -> Path:
         """Save the current dog (full resolution, no border) as the next free my_dogs/dog_NNN.png."""

@@ -36,6 +36,17 @@ def test_the_first_direction_is_the_one_that_dominates_the_activations():
     assert d.explained[0] > 0.5
 
 
+def test_a_conditional_generators_directions_describe_dogs_within_a_breed():
+    # Breeds that differ enormously (a huge embedding) must not swamp the directions: z[5] still dominates.
+    G = small_generator(num_classes=3)
+    with torch.no_grad():
+        G.project.weight.mul_(0.03)
+        G.project.weight[:, 5] *= 100  # z[5]; columns 16.. read the breed embedding
+        G.embed.weight.mul_(1000)
+    d = principal_directions(G, k=2, n=300)
+    assert d.vectors[0, 5].abs() > 0.9
+
+
 def test_moving_along_the_first_direction_changes_the_activations_most():
     G = small_generator().eval()
     d = principal_directions(G, k=3, n=400)

@@ -480,5 +480,6 @@ def test_breed_match_counts_the_asked_breed() -> None:
     assert "average" in match.summary() and "Samoyed" in match.summary()
     unasked = metrics.breed_match(logits, None, names)  # an unconditional model: shares over all images
     assert unasked.named == [0.25, 0.5] and unasked.among == [0.25, 0.75]
+    assert "always 1 / breeds" in unasked.summary() and "always" not in match.summary()
     with pytest.raises(GanLibError, match="no image was asked to be 'beagle'"):
         metrics.breed_match(logits, torch.zeros(4, dtype=torch.long), names)

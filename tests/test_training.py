@@ -357,7 +357,7 @@ def test_conditional_generator_draws_the_class_it_is_asked_for():
     images = (colours[labels].view(-1, 3, 1, 1) + 40 * torch.randn(128, 3, 32, 32, generator=rng)).clamp(0, 255)
     data = ImageData(images.to(torch.uint8), labels, ["red", "blue"])
     config = TrainConfig(model=ModelConfig(g_width=16, d_width=16, num_classes=2), steps=200, batch_size=32,
-                         log_every=50, seed=0)
+                         log_every=50, seed=0, amp=False)  # float32 everywhere: the same test on every CPU
     trainer = Trainer(config, data)
     trainer.fit(progress=False)
     z = sample_noise(64, config.model.latent_dim, generator=torch.Generator().manual_seed(1))

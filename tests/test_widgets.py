@@ -58,8 +58,12 @@ def test_explorer_sliders_move_the_dog_and_reset_brings_it_back():
     assert dog.shape == (3, 32, 32) and dog.dtype == torch.uint8
     explorer.sliders[0].value = 2.5
     assert explorer.image.value != first
+    explorer.sliders[1].value = -1.0
+    drawn = []
+    explorer.image.observe(lambda change: drawn.append(change), names="value")
     explorer.reset.click()
     assert [s.value for s in explorer.sliders] == [0.0] * 3 and explorer.image.value == first
+    assert len(drawn) == 1  # one redraw for the reset, not one per slider
     explorer.truncation.value = 0.5
     assert explorer.image.value != first and explorer.noise().abs().max() <= 0.5
     explorer.truncation.value = explorer.truncation.max  # the end of the slider: no truncation
@@ -76,6 +80,8 @@ def test_explorer_breed_menu_for_a_conditional_generator():
     assert explorer.image.value != first
     with pytest.raises(GanLibError, match="class_names"):
         LatentExplorer(G, torch.eye(16)[:2])
+    with pytest.raises(GanLibError, match="one name per direction"):
+        LatentExplorer(G, torch.eye(16)[:2], class_names=NAMES, names=["only one"])
 
 
 def test_save_writes_the_dog_you_see_as_numbered_pngs(tmp_path):
