@@ -699,20 +699,30 @@ def check_interpolate(fn: Callable[[Tensor, Tensor, int], Tensor]) -> str:
 @_check
 def check_generator_loss(fn: Callable[[Tensor], Tensor]) -> str:
     """generator_loss(fake_logits): the non-saturating loss -log sigmoid(f), averaged (BCE with label 'real')."""
-    fn = _callable(fn)
+    got = _checked_g_loss(_callable(fn), "generator_loss", _g_loss_mistakes,
+                          "-log sigmoid(f) averaged: "
+                          "F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)).",
+                          "don't .detach() the logits: G learns through this loss.")
+    return f"the non-saturating loss -log sigmoid(f), averaged (loss {got:.4f})."
+
+
+def _checked_g_loss(fn: Callable[[Tensor], Tensor], name: str,
+                    mistakes_of: Callable[[list[float]], tuple[float, list[tuple[float, str]]]],
+                    fallback: str, detach_hint: str, abs_tol: float = 0.0) -> float:
+    """A generator loss on fixed fake logits: its value against the reference (naming a known mistake),
+    and a gradient that pushes every fake logit up. Returns the loss."""
     f_values = [0.5, -2.0, 1.5, -0.3]
     f = torch.tensor(f_values, requires_grad=True)
-    out = _scalar(_run(fn, f), "generator_loss")
-    expected, mistakes = _g_loss_mistakes(f_values)
+    out = _scalar(_run(fn, f), name)
+    expected, mistakes = mistakes_of(f_values)
     got = out.item()
-    if not math.isclose(got, expected, rel_tol=1e-4):
+    if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=abs_tol):
         raise _NotYet(f"for fake logits {f_values} your loss is {got:.4f}, expected {expected:.4f}.",
-                      _known_mistake(got, mistakes) or "-log sigmoid(f) averaged: "
-                      "F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)).")
+                      _known_mistake(got, mistakes) or fallback)
     out.backward()
     _require(f.grad is not None and (f.grad < 0).all(), "the gradient does not push every fake logit up.",
-             "don't .detach() the logits: G learns through this loss.")
-    return f"the non-saturating loss -log sigmoid(f), averaged (loss {got:.4f})."
+             detach_hint)
+    return got
 
 
 # --- 04 adversarial loop ------------------------------------------------------------------------
@@ -1167,18 +1177,9 @@ def _hinge_g_mistakes(f: list[float]) -> tuple[float, list[tuple[float, str]]]:
 @_check
 def check_hinge_g_loss(fn: Callable[[Tensor], Tensor]) -> str:
     """hinge_g_loss(fake_logits): -mean(f)."""
-    fn = _callable(fn)
-    f_values = [0.5, -2.0, 1.5, -0.3]
-    f = torch.tensor(f_values, requires_grad=True)
-    out = _scalar(_run(fn, f), "hinge_g_loss")
-    expected, mistakes = _hinge_g_mistakes(f_values)
-    got = out.item()
-    if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-6):
-        raise _NotYet(f"for fake logits {f_values} your loss is {got:.4f}, expected {expected:.4f}.",
-                      _known_mistake(got, mistakes) or "-fake_logits.mean().")
-    out.backward()
-    _require(f.grad is not None and (f.grad < 0).all(), "the gradient does not push every fake logit up.",
-             "don't .detach() the logits, and no relu: every fake should be pushed towards 'real'.")
+    got = _checked_g_loss(_callable(fn), "hinge_g_loss", _hinge_g_mistakes, "-fake_logits.mean().",
+                          "don't .detach() the logits, and no relu: every fake should be pushed towards 'real'.",
+                          abs_tol=1e-6)
     return f"-mean(f) (loss {got:.4f}): every fake is pushed towards 'real' with the same force, never saturating."
 
 
