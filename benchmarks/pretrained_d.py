@@ -1,11 +1,12 @@
-"""Dogs at 64x64 on a CPU in a fixed budget: the recommended DCGAN recipe vs a projected discriminator.
+"""Dogs at 64x64 on a CPU in a fixed budget: the recommended DCGAN recipe against the candidates of issue 13.
 
     python benchmarks/pretrained_d.py --candidate recommended-32 --minutes 15   # one candidate per run
     python benchmarks/pretrained_d.py --report                                  # the table of all runs
 
-Candidates (`CANDIDATES` below): the recommended CPU recipe at 32 and 64 px, and the same recipe with
-the projected discriminator (`d_arch="projected"`: D judges a frozen EfficientNet-Lite1's features,
-with DiffAugment) at 32 and 64 px. Each trains for the same wall-clock budget on the same photos,
+Candidates (`CANDIDATES` below): the recommended CPU recipe at 32 and 64 px; the same with the
+projected discriminator (`d_arch="projected"`: D judges a frozen EfficientNet-Lite1's features, with
+DiffAugment) and, as its control, with DiffAugment alone; a narrow 64 px DCGAN; and a FastGAN-style
+light generator (`g_arch="fastgan"`). Each trains for the same wall-clock budget on the same photos,
 every 10th photo of each breed held out. Then --samples samples are scored against the held-out
 photos at 64x64 (32 px samples are upsampled with bilinear interpolation):
 
@@ -44,8 +45,15 @@ PROJECTED = dict(d_arch="projected", diffaugment="color,translation,cutout")
 CANDIDATES = {
     "recommended-32": dict(),
     "recommended-64": dict(resolution=64),
+    # The projected D's DiffAugment without the projected D: which of the two made the difference?
+    "recommended-32-diffaugment": dict(diffaugment=PROJECTED["diffaugment"]),
     "projected-32": PROJECTED,
     "projected-64": dict(resolution=64, **PROJECTED),
+    # 64 px with the 32 px recipe's channels at 4-16 px and thin 32 and 64 px stages (16 channels).
+    "narrow-64": dict(resolution=64, g_width=16, d_width=16),
+    # narrow-64 with its G swapped for a FastGAN-style one (3x3 conv + GLU per doubling, skip-layer
+    # excitation) with the same channels at each size, and a 64 px map of 8 channels before RGB.
+    "fastgan-64": dict(resolution=64, g_arch="fastgan", g_width=16, d_width=16),
 }
 
 
@@ -81,12 +89,12 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
 
 def report(out: Path) -> None:
     """Print the table of every candidate that has results in `out`."""
-    print(f"{'candidate':<18}{'steps':>8}{'FD(Lite0)':>11}{'KID x1e3':>10}{'SWD':>8}{'dogs':>7}{'NN fake/held':>15}")
+    print(f"{'candidate':<28}{'steps':>8}{'FD(Lite0)':>11}{'KID x1e3':>10}{'SWD':>8}{'dogs':>7}{'NN fake/held':>15}")
     for name in CANDIDATES:
         path = out / f"{name}.json"
         if path.exists():
             r = json.loads(path.read_text())
-            print(f"{name:<18}{r['steps']:>8,}{r['fd']:>11.1f}{r['kid'] * 1e3:>10.1f}{r['swd']:>8.1f}"
+            print(f"{name:<28}{r['steps']:>8,}{r['fd']:>11.1f}{r['kid'] * 1e3:>10.1f}{r['swd']:>8.1f}"
                   f"{r['dogs']:>7.0%}{r['nn_fake_median']:>9.3f}/{r['nn_heldout_median']:.3f}")
     held = [json.loads(p.read_text())["dogs_heldout"] for p in out.glob("*.json")]
     if held:

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from .callbacks import SaveProgress, TrainingMonitor
 from .checkpoint import Checkpoint
-from .config import D_ARCHS, D_NORMS, G_NORMS, RESOLUTIONS, UPSAMPLES, TrainConfig, pick_device, recommended_config
+from .config import D_ARCHS, D_NORMS, G_ARCHS, G_NORMS, RESOLUTIONS, UPSAMPLES, TrainConfig, pick_device, recommended_config
 from .data import ImageData, default_data_root, list_images, load_images
 from .distributed import barrier, init_from_env, rank_and_world, shutdown
 from .download import DATASETS, DEFAULT_DATASET, ensure_dataset, locate_photos
@@ -51,7 +51,7 @@ def cmd_download(args: argparse.Namespace) -> None:
 # `train` options that set the TrainConfig or ModelConfig field of the same name.
 TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "loss", "lr_g", "lr_d", "d_steps", "diffaugment", "seed",
                  "log_every", "label_smoothing", "instance_noise", "resolution", "latent_dim", "g_width", "d_width",
-                 "g_norm", "d_norm", "upsample", "d_arch")
+                 "g_norm", "d_norm", "upsample", "g_arch", "d_arch")
 
 
 def train_config(args: argparse.Namespace, num_classes: int) -> TrainConfig:
@@ -213,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--g-norm", choices=G_NORMS, help=f"default: {cpu.model.g_norm}")
     t.add_argument("--d-norm", choices=D_NORMS, help=f"default: {cpu.model.d_norm}")
     t.add_argument("--upsample", choices=UPSAMPLES, help=f"default: {cpu.model.upsample}")
+    t.add_argument("--g-arch", choices=G_ARCHS, help=f"default: {cpu.model.g_arch}; fastgan: one conv per doubling "
+                   "and skip-layer excitation (FastGAN)")
     t.add_argument("--d-arch", choices=D_ARCHS, help=f"default: {cpu.model.d_arch}; projected: D judges a frozen "
                    "EfficientNet-Lite1's features (Projected GAN; use with --diffaugment)")
     t.add_argument("--conditional", action="store_true", help="condition both networks on the breed")

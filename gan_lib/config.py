@@ -21,6 +21,7 @@ RESOLUTIONS = (32, 64, 128)  # image sizes the networks are built for (4x4 doubl
 G_NORMS = ("batch", "none")
 D_NORMS = ("batch", "spectral", "none")
 UPSAMPLES = ("transpose", "resize")
+G_ARCHS = ("dcgan", "fastgan")  # fastgan: one conv per doubling plus skip-layer excitation (gan_lib/fastgan.py)
 D_ARCHS = ("dcgan", "projected")  # projected: D on a frozen EfficientNet-Lite1 (gan_lib/projected.py)
 
 # The run notebook 04 trains and later notebooks read (03's noise walk, for one), relative to the
@@ -45,8 +46,9 @@ class ModelConfig:
     d_width: int = 64  # channels of D's first conv block; later blocks double it (DCGAN: 64)
     g_norm: str = "batch"
     d_norm: str = "batch"
-    upsample: str = "transpose"  # "transpose" (ConvTranspose2d) or "resize" (nearest x2 + conv)
+    upsample: str = "transpose"  # "transpose" (ConvTranspose2d) or "resize" (nearest x2 + conv); DCGAN G only
     num_classes: int = 0  # > 0: condition both networks on a class label (e.g. dog breed)
+    g_arch: str = "dcgan"  # "fastgan": a FastGAN-style light G with skip-layer excitation (always resizes)
     d_arch: str = "dcgan"  # "projected": D judges a frozen pretrained network's features (d_norm does not apply)
 
     def __post_init__(self) -> None:
@@ -54,6 +56,7 @@ class ModelConfig:
         check_choice("g_norm", self.g_norm, G_NORMS)
         check_choice("d_norm", self.d_norm, D_NORMS)
         check_choice("upsample", self.upsample, UPSAMPLES)
+        check_choice("g_arch", self.g_arch, G_ARCHS)
         check_choice("d_arch", self.d_arch, D_ARCHS)
         if self.d_arch == "projected" and self.num_classes:
             raise GanLibError("the projected discriminator is not class-conditional: use d_arch='dcgan' with num_classes")

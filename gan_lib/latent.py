@@ -53,7 +53,8 @@ def principal_directions(G: Generator, k: int = 8, n: int = 2000, labels: Tensor
     breed: the breed itself is an input of its own, which no direction in z can reach.
     """
     if not isinstance(G, Generator):
-        raise GanLibError(f"expected a gan_lib Generator (e.g. from load_generator), got {type(G).__name__}")
+        raise GanLibError("principal_directions reads the DCGAN generator's first block (gan_lib.models.Generator, "
+                          f"e.g. from load_generator); got {type(G).__name__}")
     if not 1 <= k < n:
         raise GanLibError(f"need 1 <= k < n (directions < samples), got k={k}, n={n}")
     was_training = G.training

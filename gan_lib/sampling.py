@@ -9,7 +9,8 @@ from torch import Tensor, nn
 from .checkpoint import Checkpoint
 from .data import to_uint8
 from .errors import GanLibError
-from .models import Generator, recalibrate_batchnorm, sample_noise
+from .models import recalibrate_batchnorm, sample_noise
+from .networks import build_generator
 
 
 @torch.no_grad()
@@ -21,10 +22,10 @@ def generate(G: nn.Module, z: Tensor, labels: Tensor | None = None, chunk: int =
 
 
 def load_generator(checkpoint: Path | str | Checkpoint, device: torch.device | str = "cpu",
-                   use_ema: bool = True) -> Generator:
+                   use_ema: bool = True) -> nn.Module:
     """The generator of a checkpoint (a path, or one already loaded), its EMA weights by default, in eval mode."""
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint.load(checkpoint)
-    G = Generator(ckpt.config.model)
+    G = build_generator(ckpt.config.model)
     use_ema = use_ema and ckpt.ema is not None
     G.load_state_dict(ckpt.ema if use_ema else ckpt.G)
     G.to(device)

@@ -29,8 +29,8 @@ from .data import Batches, ImageData
 from .distributed import any_rank, local_slice, mean_over_ranks, rank_and_world
 from .errors import GanLibError
 from .losses import NONSATURATING, GanLoss, get_loss
-from .models import Discriminator, Generator, recalibrate_batchnorm, sample_noise
-from .projected import ProjectedDiscriminator
+from .models import recalibrate_batchnorm, sample_noise
+from .networks import build_discriminator, build_generator
 from .sampling import generate
 
 Callback = Callable[["Trainer"], None]  # called after every step; an optional .finish(trainer) at the end
@@ -107,11 +107,6 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
 
 
 # --- what the Trainer composes around the steps ---------------------------------------------------
-
-
-def build_discriminator(cfg: ModelConfig) -> nn.Module:
-    """The discriminator `cfg.d_arch` names: the DCGAN one, or one that judges a frozen pretrained network's features."""
-    return ProjectedDiscriminator(cfg) if cfg.d_arch == "projected" else Discriminator(cfg)
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
@@ -221,9 +216,9 @@ class Trainer:
         if rank_and_world()[1] > 1 and (c.loss == "wgan-gp" or c.r1_gamma > 0):
             raise GanLibError("gradient penalties (wgan-gp, --r1) are not supported with several processes")
 
-    def _networks(self) -> tuple[Generator, nn.Module]:
+    def _networks(self) -> tuple[nn.Module, nn.Module]:
         """G and D on the training device, in channels-last memory when configured."""
-        G, D = Generator(self.config.model).to(self.device), build_discriminator(self.config.model).to(self.device)
+        G, D = build_generator(self.config.model).to(self.device), build_discriminator(self.config.model).to(self.device)
         if self.config.channels_last:
             G.to(memory_format=torch.channels_last)
             D.to(memory_format=torch.channels_last)

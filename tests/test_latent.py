@@ -64,7 +64,7 @@ def test_conditional_generators_and_bad_input():
         early_activations(G, torch.randn(4, 16))
     with pytest.raises(GanLibError, match="k < n"):
         principal_directions(G, k=10, n=10)
-    with pytest.raises(GanLibError, match="gan_lib Generator"):
+    with pytest.raises(GanLibError, match="DCGAN generator"):
         principal_directions(Discriminator(ModelConfig(d_width=8)), k=2, n=10)
 
 

