@@ -38,6 +38,7 @@ from gan_lib.config import pick_device, recommended_config  # noqa: E402
 from gan_lib.data import load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import dog_o_meter, evaluate, nearest_neighbours  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
+from gan_lib.networks import grow  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
 from gan_lib.training import Trainer  # noqa: E402
 
@@ -55,6 +56,9 @@ CANDIDATES = {
     # excitation) with the same channels at each size, and a 64 px map of 8 channels before RGB.
     "fastgan-64": dict(resolution=64, g_arch="fastgan", g_width=16, d_width=16),
 }
+# Trained as the first candidate for a share of the budget, then grown into the second (`networks.grow`)
+# for the rest: the 32 px run learns the layout in many cheap steps, the 64 px layers add the detail.
+GROWN = {"grown-64": ("recommended-32", "narrow-64", 2 / 3)}
 
 
 def to64(images: torch.Tensor) -> torch.Tensor:
@@ -64,15 +68,31 @@ def to64(images: torch.Tensor) -> torch.Tensor:
     return F.interpolate(images.float(), size=(64, 64), mode="bilinear").round().clamp(0, 255).to(torch.uint8)
 
 
-def run(name: str, minutes: float, samples: int, data: str, out: Path, device: torch.device) -> dict:
-    """Train one candidate for the budget, score its samples at 64x64, save the grid and the numbers."""
+def train(name: str, minutes: float, data: str, device: torch.device, start: Trainer | None = None) -> Trainer:
+    """Train candidate `name` for the budget on the training split; first grow `start`'s networks into it, if given."""
     config = recommended_config("cpu", minutes=minutes, **CANDIDATES[name])
     config.device = str(device)
-    train, _ = split(load_images(data, config.model.resolution, progress=False))
+    train_split, _ = split(load_images(data, config.model.resolution, progress=False))
+    trainer = Trainer(config, train_split)
+    if start is not None:
+        pairs = [(start.G, trainer.G), (start.D, trainer.D)] + ([(start.ema, trainer.ema)] if trainer.ema is not None else [])
+        for small, big in pairs:
+            grow(small, big)
+    return trainer.fit(progress=False)
+
+
+def run(name: str, minutes: float, samples: int, data: str, out: Path, device: torch.device) -> dict:
+    """Train one candidate for the budget, score its samples at 64x64, save the grid and the numbers."""
+    if name in GROWN:
+        small, big, share = GROWN[name]
+        first = train(small, minutes * share, data, device)
+        trainer = train(big, minutes * (1 - share), data, device, start=first)
+        steps, seconds, configs = first.step + trainer.step, first.seconds + trainer.seconds, [first.config, trainer.config]
+    else:
+        trainer = train(name, minutes, data, device)
+        steps, seconds, configs = trainer.step, trainer.seconds, [trainer.config]
     train64, held64 = split(load_images(data, 64, progress=False))
-    trainer = Trainer(config, train)
-    trainer.fit(progress=False)
-    z = sample_noise(samples, config.model.latent_dim, generator=torch.Generator().manual_seed(123))
+    z = sample_noise(samples, trainer.config.model.latent_dim, generator=torch.Generator().manual_seed(123))
     fakes = to64(to_uint8(trainer.sample(z)))
     save_grid(fakes[:64], out / f"{name}.png")
     result = evaluate(fakes, held64.images, extractor="efficientnet", metrics=("fd", "kid", "swd"))
@@ -81,8 +101,8 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
     _, d_fake = nearest_neighbours(fakes[:500], train64.images)
     _, d_real = nearest_neighbours(held64.images[:500], train64.images)
     result |= {"nn_fake_median": d_fake.median().item(), "nn_heldout_median": d_real.median().item(),
-               "steps": trainer.step, "minutes": trainer.seconds / 60, "device": device_name(device),
-               "config": asdict(config)}
+               "steps": steps, "minutes": seconds / 60, "device": device_name(device),
+               "config": asdict(configs[-1]), "configs": [asdict(c) for c in configs]}
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result
 
@@ -90,7 +110,7 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
 def report(out: Path) -> None:
     """Print the table of every candidate that has results in `out`."""
     print(f"{'candidate':<28}{'steps':>8}{'FD(Lite0)':>11}{'KID x1e3':>10}{'SWD':>8}{'dogs':>7}{'NN fake/held':>15}")
-    for name in CANDIDATES:
+    for name in [*CANDIDATES, *GROWN]:
         path = out / f"{name}.json"
         if path.exists():
             r = json.loads(path.read_text())
@@ -103,7 +123,7 @@ def report(out: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--candidate", choices=list(CANDIDATES))
+    p.add_argument("--candidate", choices=[*CANDIDATES, *GROWN])
     p.add_argument("--report", action="store_true", help="print the table of the results so far")
     p.add_argument("--data", default=os.environ.get("GAN_DATA"))
     p.add_argument("--minutes", type=float, default=15.0, help="training budget")

@@ -30,7 +30,7 @@ class SkipExcitation(nn.Module):
         super().__init__()
         self.gate = nn.Sequential(
             nn.AdaptiveAvgPool2d(4), nn.Conv2d(c_small, c_big, kernel_size=4, bias=False),  # 4x4 -> one vector
-            nn.LeakyReLU(0.1), nn.Conv2d(c_big, c_big, kernel_size=1, bias=False), nn.Sigmoid())
+            nn.SiLU(), nn.Conv2d(c_big, c_big, kernel_size=1, bias=False), nn.Sigmoid())  # SiLU = the paper's Swish
 
     def forward(self, small: Tensor, big: Tensor) -> Tensor:
         return big * self.gate(small)  # (N, C, 1, 1) gates broadcast over the big map's pixels
