@@ -6,7 +6,8 @@
 Candidates (`CANDIDATES` below): the recommended CPU recipe at 32 and 64 px; the same with the
 projected discriminator (`d_arch="projected"`: D judges a frozen EfficientNet-Lite1's features, with
 DiffAugment) and, as its control, with DiffAugment alone; a narrow 64 px DCGAN; and a FastGAN-style
-light generator (`g_arch="fastgan"`). Each trains for the same wall-clock budget on the same photos,
+light generator (`g_arch="fastgan"`) at 32 and 64 px; and the 32 px recipe grown into the narrow
+64 px one part-way (`networks.grow`, `GROWN`). Each trains for the same wall-clock budget on the same photos,
 every 10th photo of each breed held out. Then --samples samples are scored against the held-out
 photos at 64x64 (32 px samples are upsampled with bilinear interpolation):
 
@@ -55,6 +56,8 @@ CANDIDATES = {
     # narrow-64 with its G swapped for a FastGAN-style one (3x3 conv + GLU per doubling, skip-layer
     # excitation) with the same channels at each size, and a 64 px map of 8 channels before RGB.
     "fastgan-64": dict(resolution=64, g_arch="fastgan", g_width=16, d_width=16),
+    # The same G at 32 px against the recommended recipe's D: recommended-32 with only the G swapped.
+    "fastgan-32": dict(g_arch="fastgan"),
 }
 # Trained as the first candidate for a share of the budget, then grown into the second (`networks.grow`)
 # for the rest: the 32 px run learns the layout in many cheap steps, the 64 px layers add the detail.
