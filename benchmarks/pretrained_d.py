@@ -7,9 +7,10 @@ Candidates (`CANDIDATES` below): the recommended CPU recipe at 32 and 64 px; the
 projected discriminator (`d_arch="projected"`: D judges a frozen EfficientNet-Lite1's features, with
 DiffAugment) and, as its control, with DiffAugment alone; a narrow 64 px DCGAN; and a FastGAN-style
 light generator (`g_arch="fastgan"`) at 32 and 64 px; and the 32 px recipe grown into the narrow
-64 px one part-way (`networks.grow`, `GROWN`). Each trains for the same wall-clock budget on the same photos,
-every 10th photo of each breed held out. Then --samples samples are scored against the held-out
-photos at 64x64 (32 px samples are upsampled with bilinear interpolation):
+64 px one part-way, with and without fading the new layers in (`networks.grow`, `GROWN`). Each
+trains for the same wall-clock budget on the same photos, every 10th photo of each breed held out.
+Then --samples samples are scored against the held-out photos at 64x64 (32 px samples are upsampled
+with bilinear interpolation):
 
 - the judge's network is EfficientNet-Lite0 (FD and KID on its features, and its ImageNet head for
   the dog-o-meter), a different network from the projected D's Lite1, so D cannot have learned to
@@ -39,7 +40,6 @@ from gan_lib.config import pick_device, recommended_config  # noqa: E402
 from gan_lib.data import load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import dog_o_meter, evaluate, nearest_neighbours  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
-from gan_lib.networks import grow  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
 from gan_lib.training import Trainer  # noqa: E402
 
@@ -59,9 +59,11 @@ CANDIDATES = {
     # The same G at 32 px against the recommended recipe's D: recommended-32 with only the G swapped.
     "fastgan-32": dict(g_arch="fastgan"),
 }
-# Trained as the first candidate for a share of the budget, then grown into the second (`networks.grow`)
-# for the rest: the 32 px run learns the layout in many cheap steps, the 64 px layers add the detail.
-GROWN = {"grown-64": ("recommended-32", "narrow-64", 2 / 3)}
+# Trained as the first candidate for a share of the budget, then grown into the second (`networks.grow`,
+# with the changes given) for the rest: the 32 px run learns the layout in many cheap steps, the 64 px
+# layers add the detail. faded-64 blends the new layers in over half of its 5 minutes (ProGAN's fade-in).
+GROWN = {"grown-64": ("recommended-32", "narrow-64", 2 / 3, {}),
+         "faded-64": ("recommended-32", "narrow-64", 2 / 3, {"grown_from": 32})}
 
 
 def to64(images: torch.Tensor) -> torch.Tensor:
@@ -71,25 +73,24 @@ def to64(images: torch.Tensor) -> torch.Tensor:
     return F.interpolate(images.float(), size=(64, 64), mode="bilinear").round().clamp(0, 255).to(torch.uint8)
 
 
-def train(name: str, minutes: float, data: str, device: torch.device, start: Trainer | None = None) -> Trainer:
-    """Train candidate `name` for the budget on the training split; first grow `start`'s networks into it, if given."""
-    config = recommended_config("cpu", minutes=minutes, **CANDIDATES[name])
+def train(name: str, minutes: float, data: str, device: torch.device, start: Trainer | None = None,
+          **changes) -> Trainer:
+    """Train candidate `name` (with `changes`) for the budget on the training split; first grow `start` into it, if given."""
+    config = recommended_config("cpu", minutes=minutes, **(CANDIDATES[name] | changes))
     config.device = str(device)
     train_split, _ = split(load_images(data, config.model.resolution, progress=False))
     trainer = Trainer(config, train_split)
     if start is not None:
-        pairs = [(start.G, trainer.G), (start.D, trainer.D)] + ([(start.ema, trainer.ema)] if trainer.ema is not None else [])
-        for small, big in pairs:
-            grow(small, big)
+        trainer.grow_from(start)
     return trainer.fit(progress=False)
 
 
 def run(name: str, minutes: float, samples: int, data: str, out: Path, device: torch.device) -> dict:
     """Train one candidate for the budget, score its samples at 64x64, save the grid and the numbers."""
     if name in GROWN:
-        small, big, share = GROWN[name]
+        small, big, share, changes = GROWN[name]
         first = train(small, minutes * share, data, device)
-        trainer = train(big, minutes * (1 - share), data, device, start=first)
+        trainer = train(big, minutes * (1 - share), data, device, start=first, **changes)
         steps, seconds, configs = first.step + trainer.step, first.seconds + trainer.seconds, [first.config, trainer.config]
     else:
         trainer = train(name, minutes, data, device)

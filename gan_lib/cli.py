@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -51,12 +52,20 @@ def cmd_download(args: argparse.Namespace) -> None:
 # `train` options that set the TrainConfig or ModelConfig field of the same name.
 TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "loss", "lr_g", "lr_d", "d_steps", "diffaugment", "seed",
                  "log_every", "label_smoothing", "instance_noise", "resolution", "latent_dim", "g_width", "d_width",
-                 "g_norm", "d_norm", "upsample", "g_arch", "d_arch")
+                 "g_norm", "d_norm", "upsample", "g_arch", "d_arch", "fade_in")
 
 
-def train_config(args: argparse.Namespace, num_classes: int) -> TrainConfig:
-    """The recommended recipe for the device, changed by the options given on the command line."""
-    changes = {name: getattr(args, name) for name in TRAIN_OPTIONS if getattr(args, name) is not None}
+def train_config(args: argparse.Namespace, num_classes: int, small: Checkpoint | None = None) -> TrainConfig:
+    """The recommended recipe for the device, changed by the options given on the command line.
+
+    Grown from `small` (--grow-from): its architecture at twice the resolution and half the width.
+    """
+    changes: dict = {}
+    if small is not None:
+        m = small.config.model
+        changes = asdict(m) | {"resolution": 2 * m.resolution, "g_width": max(1, m.g_width // 2),
+                               "d_width": max(1, m.d_width // 2), "grown_from": m.resolution}
+    changes |= {name: getattr(args, name) for name in TRAIN_OPTIONS if getattr(args, name) is not None}
     if args.ema is not None:
         changes["ema_decay"] = args.ema
     if args.r1 is not None:
@@ -81,6 +90,8 @@ def train(args: argparse.Namespace) -> None:
     say = print if rank == 0 else (lambda *a, **k: None)  # only rank 0 talks and writes files
     out = Path(args.out)
     checkpoint = out / "checkpoint.pt"
+    if args.resume and args.grow_from:
+        raise GanLibError("--grow-from starts a new run from a smaller one: leave it out when you --resume")
     if args.resume:
         ckpt = Checkpoint.load(checkpoint)
         data = read_data(args, ckpt.config.model.resolution)
@@ -90,11 +101,16 @@ def train(args: argparse.Namespace) -> None:
     else:
         if checkpoint.exists():
             raise GanLibError(f"{out} already holds a run: add --resume to continue it, or choose another --out")
-        config = train_config(args, 0)  # checks the settings before any photo is read
+        small = Checkpoint.load(args.grow_from) if args.grow_from else None
+        config = train_config(args, 0, small)  # checks the settings before any photo is read
         data = read_data(args, config.model.resolution)
         if args.conditional:
-            config = train_config(args, len(data.class_names))
+            config = train_config(args, len(data.class_names), small)
         trainer = Trainer(config, data)
+        if small is not None:
+            trainer.grow_from(small)
+            say(f"grown from the {small.config.model.resolution}px run in {args.grow_from} (step {small.step}); "
+                f"its layers fade out over the first {config.fade_in:.0%} of this run")
     c = trainer.config
     limits = [f"{c.steps} steps" if c.steps else "", f"{c.minutes:g} min" if c.minutes else ""]
     say(f"{len(data)} images of {len(data.class_names)} classes at {c.model.resolution}px | device "
@@ -217,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "and skip-layer excitation (FastGAN)")
     t.add_argument("--d-arch", choices=D_ARCHS, help=f"default: {cpu.model.d_arch}; projected: D judges a frozen "
                    "EfficientNet-Lite1's features (Projected GAN; use with --diffaugment)")
+    t.add_argument("--grow-from", type=Path, metavar="CHECKPOINT",
+                   help="start from a run at half the resolution (e.g. 32 px, trained fast), at twice its resolution "
+                        "and half its width, the new layers fading in (ProGAN)")
+    t.add_argument("--fade-in", type=float, help=f"share of a --grow-from run over which the new layers blend in "
+                   f"(default {cpu.fade_in})")
     t.add_argument("--conditional", action="store_true", help="condition both networks on the breed")
     t.add_argument("--diffaugment", help="e.g. color,translation,cutout (default: none)")
     t.add_argument("--ema", type=float, help=f"EMA decay of G's weights (0: off; default {cpu.ema_decay})")

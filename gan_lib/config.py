@@ -50,6 +50,9 @@ class ModelConfig:
     num_classes: int = 0  # > 0: condition both networks on a class label (e.g. dog breed)
     g_arch: str = "dcgan"  # "fastgan": a FastGAN-style light G with skip-layer excitation (always resizes)
     d_arch: str = "dcgan"  # "projected": D judges a frozen pretrained network's features (d_norm does not apply)
+    # > 0: the networks were grown from ones at this (half) resolution, whose RGB layers stay beside
+    # the new ones and fade out over TrainConfig.fade_in (networks.grow; ProGAN's fade-in)
+    grown_from: int = 0
 
     def __post_init__(self) -> None:
         check_choice("resolution", self.resolution, RESOLUTIONS)
@@ -60,6 +63,11 @@ class ModelConfig:
         check_choice("d_arch", self.d_arch, D_ARCHS)
         if self.d_arch == "projected" and self.num_classes:
             raise GanLibError("the projected discriminator is not class-conditional: use d_arch='dcgan' with num_classes")
+        if self.grown_from and (self.grown_from * 2 != self.resolution or self.g_arch != "dcgan"
+                                or self.d_arch != "dcgan"):
+            raise GanLibError(f"grown_from is the resolution of the DCGAN networks these were grown from, half of "
+                              f"{self.resolution}, with g_arch and d_arch 'dcgan'; got grown_from={self.grown_from}, "
+                              f"g_arch={self.g_arch!r}, d_arch={self.d_arch!r}")
         for name in ("latent_dim", "g_width", "d_width"):
             if getattr(self, name) < 1:
                 raise GanLibError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -90,6 +98,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # one-sided: D's target for photos is 1 - label_smoothing (BCE losses)
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs at the start, fading to 0 over the run
     flip: bool = True
+    fade_in: float = 0.5  # share of the budget over which grown networks' new layers blend in (model.grown_from)
     seed: int = 0
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu
     amp: bool = True  # bfloat16 autocast where the hardware has native bf16 (see training.amp_dtype)
@@ -108,6 +117,8 @@ class TrainConfig:
             raise GanLibError(f"minutes must be greater than 0, got {self.minutes}")
         if not 0 <= self.ema_decay < 1:
             raise GanLibError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not 0 < self.fade_in <= 1:
+            raise GanLibError(f"fade_in is a share of the training budget, in (0, 1]; got {self.fade_in}")
         check_choice("loss", self.loss, tuple(LOSSES))
         if self.instance_noise < 0:
             raise GanLibError(f"instance_noise must be 0 or more, got {self.instance_noise}")

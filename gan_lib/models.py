@@ -63,12 +63,15 @@ class Generator(nn.Module):
         init_dcgan_weights(self)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.blocks(self.start(z, labels))
+
+    def start(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """The 4x4 feature map that the upsampling blocks grow into an image."""
         if self.embed is not None:
             if labels is None:
                 raise GanLibError("this generator is class-conditional: pass labels (one breed index per noise vector)")
             z = torch.cat([z, self.embed(labels)], dim=1)
-        x = self.reshape(self.project(z))
-        return self.blocks(self.stem(x))
+        return self.stem(self.reshape(self.project(z)))
 
 
 class Discriminator(nn.Module):
@@ -94,7 +97,11 @@ class Discriminator(nn.Module):
         init_dcgan_weights(self)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        h = self.features(x).flatten(1)
+        return self.verdict(self.features(x), labels)
+
+    def verdict(self, features: Tensor, labels: Tensor | None = None) -> Tensor:
+        """One logit per image from its last (4x4) feature map."""
+        h = features.flatten(1)
         logit = self.classify(h).squeeze(1)
         if self.embed is not None:
             if labels is None:

@@ -1,23 +1,100 @@
 """The two networks a ModelConfig names (`g_arch` picks the generator, `d_arch` the discriminator), and growing them."""
 from __future__ import annotations
 
-from torch import nn
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils.parametrize import type_before_parametrizations as kind  # a spectral-norm Conv2d is a Conv2d
 
 from .config import ModelConfig
 from .errors import GanLibError
 from .fastgan import LightGenerator
-from .models import Discriminator, Generator
+from .models import Discriminator, Generator, _up_layer, init_dcgan_weights
 from .projected import ProjectedDiscriminator
 
 
 def build_generator(cfg: ModelConfig) -> nn.Module:
     """DCGAN's generator (gan_lib/models.py), or the FastGAN-style light one (gan_lib/fastgan.py)."""
+    if cfg.grown_from:
+        return FadeInGenerator(cfg)
     return LightGenerator(cfg) if cfg.g_arch == "fastgan" else Generator(cfg)
 
 
 def build_discriminator(cfg: ModelConfig) -> nn.Module:
     """DCGAN's discriminator, or one that judges a frozen pretrained network's features (gan_lib/projected.py)."""
+    if cfg.grown_from:
+        return FadeInDiscriminator(cfg)
     return ProjectedDiscriminator(cfg) if cfg.d_arch == "projected" else Discriminator(cfg)
+
+
+# --- growing: train small and fast first, then continue at twice the resolution -----------------
+#
+# ProGAN (Karras et al. 2018) grows both networks one resolution at a time, and blends each new
+# resolution in: while `alpha` goes from 0 to 1 the generator's image moves from the old RGB layer's
+# (upsampled) to the new layers', and the discriminator's view from the old RGB input layer's (on the
+# image downsampled) to the new layers'. So growing starts from what the small GAN already makes,
+# instead of from fresh RGB layers that first undo it.
+
+class FadeInGenerator(nn.Module):
+    """A DCGAN generator grown from one of half its resolution, whose old RGB layer fades out as `alpha` -> 1."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.net = Generator(cfg)
+        # New: the last two upsampling blocks ([up, norm, ReLU] and [up, tanh]); the rest was the small G's.
+        self.keep = len(self.net.blocks) - 5
+        # The small generator's last layer: the res/4 map (2 x g_width channels) -> RGB at half resolution.
+        self.old_rgb = _up_layer(2 * cfg.g_width, 3, cfg.upsample)
+        init_dcgan_weights(self.old_rgb)
+        self.register_buffer("alpha", torch.zeros(()))
+
+    @property
+    def embed(self) -> nn.Module | None:
+        return self.net.embed
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        h = self.net.blocks[:self.keep](self.net.start(z, labels))
+        new = self.net.blocks[self.keep:](h)
+        old = F.interpolate(torch.tanh(self.old_rgb(h)), scale_factor=2, mode="nearest")
+        return torch.lerp(old, new, self.alpha)
+
+
+class FadeInDiscriminator(nn.Module):
+    """A DCGAN discriminator grown from one of half its resolution, whose old RGB input layer fades out as `alpha` -> 1."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.net = Discriminator(cfg)
+        # The new layers are the first two blocks (each ends in a LeakyReLU); the rest was the small D's.
+        self.new = [i for i, m in enumerate(self.net.features) if isinstance(m, nn.LeakyReLU)][1] + 1
+        sn = spectral_norm if cfg.d_norm == "spectral" else (lambda m: m)
+        # The small discriminator's first block: RGB at half resolution -> the map the new layers make.
+        self.old_rgb = nn.Sequential(sn(nn.Conv2d(3, 2 * cfg.d_width, kernel_size=4, stride=2, padding=1, bias=False)),
+                                     nn.LeakyReLU(0.2, inplace=True))
+        init_dcgan_weights(self.old_rgb)
+        self.register_buffer("alpha", torch.zeros(()))
+
+    @property
+    def embed(self) -> nn.Module | None:
+        return self.net.embed
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        new = self.net.features[:self.new](x)
+        old = self.old_rgb(F.avg_pool2d(x, 2))
+        return self.net.verdict(self.net.features[self.new:](torch.lerp(old, new, self.alpha)), labels)
+
+
+FADE_INS = (FadeInGenerator, FadeInDiscriminator)
+
+
+def set_fade_in(alpha: float, *nets: nn.Module | None) -> None:
+    """Set how far grown networks have blended in their new layers (0: the small networks' output, 1: the new)."""
+    for net in nets:
+        if isinstance(net, FADE_INS):
+            net.alpha.fill_(alpha)
 
 
 _STATEFUL = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, nn.Embedding)
@@ -30,7 +107,14 @@ def grow(small: nn.Module, big: nn.Module) -> int:
     input (noise, 4x4, 8x8, ...), a discriminator's from its output (logit, 4x4, 8x8, ...), up to the
     first layer whose kind or shape differs. The new high-resolution layers keep their fresh init.
     For a 32 px network of width w and a 64 px one of width w/2 that is everything but the RGB layers.
+    Into a fade-in network (`ModelConfig.grown_from`) the small one's RGB layer is copied too, into the
+    branch that fades out, so training at the new size starts from the small GAN's pictures.
     """
+    if isinstance(small, FADE_INS):  # itself grown (e.g. 32 -> 64, now 64 -> 128): its full network
+        small = small.net
+    faded = big if isinstance(big, FADE_INS) else None
+    if faded is not None:  # grow into the full network, then hand the small one's RGB layer to the fading branch
+        big = faded.net
     if type(small) is not type(big):
         raise GanLibError(f"can only grow a network into one of its own kind, not {type(small).__name__} "
                           f"into {type(big).__name__}")
@@ -41,11 +125,16 @@ def grow(small: nn.Module, big: nn.Module) -> int:
     copied = 0
     for a, b in pairs:
         sa, sb = a.state_dict(), b.state_dict()
-        if type(a) is not type(b) or sa.keys() != sb.keys() or any(sa[k].shape != sb[k].shape for k in sa):
+        if kind(a) is not kind(b) or sa.keys() != sb.keys() or any(sa[k].shape != sb[k].shape for k in sa):
             break
         b.load_state_dict(sa)
         copied += 1
     if not copied:
         raise GanLibError("no layer of the small network fits the big one: a network twice the resolution needs half "
                           "the width to share its layers (e.g. 32 px at width 32 grows into 64 px at width 16)")
+    if faded is not None:
+        old_rgb, rgb = (faded.old_rgb[0], small.features[0]) if isinstance(small, Discriminator) else \
+            (faded.old_rgb, small.blocks[-2])
+        old_rgb.load_state_dict(rgb.state_dict())
+        copied += 1
     return copied

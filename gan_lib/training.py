@@ -30,7 +30,7 @@ from .distributed import any_rank, local_slice, mean_over_ranks, rank_and_world
 from .errors import GanLibError
 from .losses import NONSATURATING, GanLoss, get_loss
 from .models import recalibrate_batchnorm, sample_noise
-from .networks import build_discriminator, build_generator
+from .networks import build_discriminator, build_generator, grow, set_fade_in
 from .sampling import generate
 
 Callback = Callable[["Trainer"], None]  # called after every step; an optional .finish(trainer) at the end
@@ -261,6 +261,8 @@ class Trainer:
     def train_step(self) -> dict[str, Tensor]:
         """One round of the game: `d_steps` discriminator updates, then one generator update."""
         c = self.config
+        if c.model.grown_from:  # grown networks blend their new layers in over the first `fade_in` of the run
+            set_fade_in(min(1.0, training_progress(self)[0] / c.fade_in), self.G, self.D, self.ema)
         for _ in range(c.d_steps):
             real, labels = self._real_batch()
             stats = discriminator_step(*self._d_step_nets, self.opt_d, real, self._noise(len(real)), labels, self.loss)
@@ -395,6 +397,23 @@ class Trainer:
         return self.sample(self.fixed_z, self.fixed_labels)
 
     # --- checkpoints -----------------------------------------------------------------------------
+    def grow_from(self, small: "Trainer | Checkpoint") -> "Trainer":
+        """Start from a GAN trained at half this resolution (`networks.grow`): its G's, D's and EMA's weights."""
+        if self.config.model.num_classes and list(small.class_names) != list(self.class_names):
+            raise GanLibError("a conditional GAN can only grow from one trained on the same breeds")
+        if isinstance(small, Checkpoint):
+            trained = {}
+            for name, build in (("G", build_generator), ("D", build_discriminator), ("ema", build_generator)):
+                if getattr(small, name) is not None:
+                    trained[name] = build(small.config.model)
+                    trained[name].load_state_dict(getattr(small, name))
+        else:
+            trained = {"G": small.G, "D": small.D, "ema": small.ema}
+        for name, net in trained.items():
+            if net is not None and getattr(self, name) is not None:
+                grow(net, getattr(self, name))
+        return self
+
     def checkpoint(self) -> Checkpoint:
         """Everything needed to continue this run exactly."""
         return Checkpoint(
