@@ -58,13 +58,15 @@ TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "loss", "lr_g", "lr_d", "d_st
 def train_config(args: argparse.Namespace, num_classes: int, small: Checkpoint | None = None) -> TrainConfig:
     """The recommended recipe for the device, changed by the options given on the command line.
 
-    Grown from `small` (--grow-from): its architecture at twice the resolution and half the width.
+    Grown from `small` (--grow-from): its recipe (loss, learning rates, ...; not its budget), and its
+    architecture at twice the resolution and half the width.
     """
     changes: dict = {}
     if small is not None:
         m = small.config.model
-        changes = asdict(m) | {"resolution": 2 * m.resolution, "g_width": max(1, m.g_width // 2),
-                               "d_width": max(1, m.d_width // 2), "grown_from": m.resolution}
+        changes = {k: v for k, v in small.config.to_dict().items() if k not in ("model", "steps", "minutes", "device")}
+        changes |= asdict(m) | {"resolution": 2 * m.resolution, "g_width": max(1, m.g_width // 2),
+                                "d_width": max(1, m.d_width // 2), "grown_from": m.resolution}
     changes |= {name: getattr(args, name) for name in TRAIN_OPTIONS if getattr(args, name) is not None}
     if args.ema is not None:
         changes["ema_decay"] = args.ema
@@ -92,6 +94,8 @@ def train(args: argparse.Namespace) -> None:
     checkpoint = out / "checkpoint.pt"
     if args.resume and args.grow_from:
         raise GanLibError("--grow-from starts a new run from a smaller one: leave it out when you --resume")
+    if args.fade_in is not None and not args.grow_from:
+        raise GanLibError("--fade-in sets how a --grow-from run blends in its new layers: use it with --grow-from")
     if args.resume:
         ckpt = Checkpoint.load(checkpoint)
         data = read_data(args, ckpt.config.model.resolution)
@@ -234,8 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--d-arch", choices=D_ARCHS, help=f"default: {cpu.model.d_arch}; projected: D judges a frozen "
                    "EfficientNet-Lite1's features (Projected GAN; use with --diffaugment)")
     t.add_argument("--grow-from", type=Path, metavar="CHECKPOINT",
-                   help="start from a run at half the resolution (e.g. 32 px, trained fast), at twice its resolution "
-                        "and half its width, the new layers fading in (ProGAN)")
+                   help="start from a run at half the resolution (e.g. 32 px, trained fast): its recipe at twice its "
+                        "resolution and half its width, the new layers fading in (ProGAN)")
     t.add_argument("--fade-in", type=float, help=f"share of a --grow-from run over which the new layers blend in "
                    f"(default {cpu.fade_in})")
     t.add_argument("--conditional", action="store_true", help="condition both networks on the breed")

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from .errors import GanLibError
 from .models import Generator, sample_noise
+from .networks import FadeInGenerator
 
 
 @dataclass
@@ -33,12 +34,7 @@ class Directions:
 def early_activations(G: Generator, z: Tensor, labels: Tensor | None = None) -> Tensor:
     """G's activations after its first upsampling block (e.g. 64 x 8 x 8 at width 32), flattened: N x D."""
     device = next(G.parameters()).device
-    z = z.to(device)
-    if G.embed is not None:
-        if labels is None:
-            raise GanLibError("this generator is class-conditional: pass labels (one breed index per noise vector)")
-        z = torch.cat([z, G.embed(labels.to(device))], dim=1)
-    h = G.stem(G.reshape(G.project(z)))
+    h = G.start(z.to(device), labels.to(device) if labels is not None else None)
     # The first block is [upsample, norm, ReLU]; later blocks add detail, this one sets the layout.
     return G.blocks[:3](h).flatten(1).float().cpu()
 
@@ -52,6 +48,8 @@ def principal_directions(G: Generator, k: int = 8, n: int = 2000, labels: Tensor
     Each breed's mean activation is removed first, so the directions describe how dogs vary within a
     breed: the breed itself is an input of its own, which no direction in z can reach.
     """
+    if isinstance(G, FadeInGenerator):  # grown from a smaller G: its first blocks are the same either way
+        G = G.net
     if not isinstance(G, Generator):
         raise GanLibError("principal_directions reads the DCGAN generator's first block (gan_lib.models.Generator, "
                           f"e.g. from load_generator); got {type(G).__name__}")

@@ -133,6 +133,12 @@ def grow(small: nn.Module, big: nn.Module) -> int:
         raise GanLibError("no layer of the small network fits the big one: a network twice the resolution needs half "
                           "the width to share its layers (e.g. 32 px at width 32 grows into 64 px at width 16)")
     if faded is not None:
+        # Fading in starts from the small GAN's pictures only if all of it but its RGB layer carried over.
+        layers = sum(isinstance(m, _STATEFUL) for m in small.modules())
+        if copied != layers - 1:
+            raise GanLibError(f"only {copied} of the {layers - 1} layers of the {small.cfg.resolution}px network fit the "
+                              f"{big.cfg.resolution}px one: grow with the small run's settings (norms, upsampling, "
+                              "noise size, breeds) at half its width")
         old_rgb, rgb = (faded.old_rgb[0], small.features[0]) if isinstance(small, Discriminator) else \
             (faded.old_rgb, small.blocks[-2])
         old_rgb.load_state_dict(rgb.state_dict())

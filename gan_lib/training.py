@@ -262,7 +262,9 @@ class Trainer:
         """One round of the game: `d_steps` discriminator updates, then one generator update."""
         c = self.config
         if c.model.grown_from:  # grown networks blend their new layers in over the first `fade_in` of the run
-            set_fade_in(min(1.0, training_progress(self)[0] / c.fade_in), self.G, self.D, self.ema)
+            # Never back: a budget extended on resume must not bring the old layers back.
+            alpha = max(float(self.G.alpha), min(1.0, training_progress(self)[0] / c.fade_in))
+            set_fade_in(alpha, self.G, self.D, self.ema)
         for _ in range(c.d_steps):
             real, labels = self._real_batch()
             stats = discriminator_step(*self._d_step_nets, self.opt_d, real, self._noise(len(real)), labels, self.loss)
@@ -409,6 +411,8 @@ class Trainer:
                     trained[name].load_state_dict(getattr(small, name))
         else:
             trained = {"G": small.G, "D": small.D, "ema": small.ema}
+        if trained.get("ema") is None:  # a small run without an EMA: the new one starts from its G
+            trained["ema"] = trained["G"]
         for name, net in trained.items():
             if net is not None and getattr(self, name) is not None:
                 grow(net, getattr(self, name))

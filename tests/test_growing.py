@@ -11,6 +11,7 @@ from torch import nn
 from gan_lib.cli import main
 from gan_lib.config import ModelConfig, TrainConfig
 from gan_lib.errors import GanLibError
+from gan_lib.latent import principal_directions
 from gan_lib.models import Discriminator, Generator, sample_noise
 from gan_lib.networks import FadeInDiscriminator, FadeInGenerator, build_discriminator, build_generator, grow, set_fade_in
 from gan_lib.sampling import load_generator
@@ -140,6 +141,33 @@ def test_a_grown_run_fades_in_over_its_share_resumes_exactly_and_loads_back(tiny
     G = load_generator(tmp_path / "done.pt")
     z = sample_noise(5, 16)
     assert isinstance(G, FadeInGenerator) and torch.allclose(G(z), resumed.sample(z), atol=1e-5)
+    assert principal_directions(G, k=2, n=20).vectors.shape == (2, 16)  # GANSpace reads the grown G too
+
+    longer = Trainer.resume(tmp_path / "done.pt", data, steps=40)  # a longer budget: 4 steps are now 10%
+    longer.train_step()
+    assert longer.G.alpha == 1  # the faded-out layers do not come back
+
+
+def test_a_small_run_without_an_ema_grows_one_from_its_generator(tiny_folder, tmp_path):
+    from gan_lib.data import load_images
+
+    small = Trainer(TrainConfig(model=ModelConfig(resolution=32, g_width=16, d_width=16, latent_dim=16), steps=1,
+                                batch_size=4, ema_decay=0),
+                    load_images(tiny_folder, 32, cache_dir=tmp_path / "cache", progress=False))
+    big = Trainer(TrainConfig(model=ModelConfig(resolution=64, g_width=8, d_width=8, latent_dim=16, grown_from=32),
+                              steps=1, batch_size=4), load_images(tiny_folder, 64, cache_dir=tmp_path / "cache",
+                                                                  progress=False)).grow_from(small)
+    assert torch.equal(big.ema.old_rgb.weight, small.G.blocks[-2].weight)
+    assert torch.equal(big.ema.net.project.weight, small.G.project.weight)
+
+
+def test_a_fade_in_grow_refuses_networks_that_share_only_some_layers():
+    G32, D32 = nets(32, 16)
+    cfg = ModelConfig(resolution=64, g_width=8, d_width=8, latent_dim=16, grown_from=32, g_norm="none", d_norm="none")
+    with pytest.raises(GanLibError, match=r"only 1 of the 6 layers .* small run's settings"):
+        grow(G32, build_generator(cfg))  # the noise projection fits, the first BatchNorm has no counterpart
+    with pytest.raises(GanLibError, match="small run's settings"):
+        grow(D32, build_discriminator(cfg))
 
 
 def test_grown_from_must_be_half_the_resolution_of_dcgan_networks():
@@ -154,12 +182,14 @@ def test_grown_from_must_be_half_the_resolution_of_dcgan_networks():
 def test_command_line_grows_a_32px_run_into_a_64px_one(tiny_folder, tmp_path, capsys):
     common = ["--data", str(tiny_folder), "--steps", "2", "--batch-size", "4", "--device", "cpu"]
     small = tmp_path / "small"
-    assert main(["train", "--out", str(small), "--g-width", "16", "--d-width", "16", *common]) == 0
+    assert main(["train", "--out", str(small), "--g-width", "16", "--d-width", "16", "--loss", "hinge", *common]) == 0
     big = tmp_path / "big"
     assert main(["train", "--out", str(big), "--grow-from", str(small / "checkpoint.pt"), *common]) == 0
     assert "grown from the 32px run" in capsys.readouterr().out
-    model = json.loads((big / "config.json").read_text())["model"]
+    config = json.loads((big / "config.json").read_text())
+    model = config["model"]
     assert (model["resolution"], model["g_width"], model["d_width"], model["grown_from"]) == (64, 8, 8, 32)
+    assert config["loss"] == "hinge"  # the small run's recipe carries over
     assert main(["sample", str(big / "checkpoint.pt"), "--n", "4", "--out", str(tmp_path / "grid.png")]) == 0
 
     assert main(["train", "--out", str(big), "--resume", "--grow-from", str(small / "checkpoint.pt"), *common]) == 2
@@ -167,6 +197,11 @@ def test_command_line_grows_a_32px_run_into_a_64px_one(tiny_folder, tmp_path, ca
     assert main(["train", "--out", str(tmp_path / "bad"), "--grow-from", str(small / "checkpoint.pt"),
                  "--resolution", "128", *common]) == 2
     assert "half of 128" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "bad"), "--grow-from", str(small / "checkpoint.pt"),
+                 "--g-norm", "none", *common]) == 2
+    assert "small run's settings" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "bad"), "--fade-in", "0.3", *common]) == 2
+    assert "use it with --grow-from" in capsys.readouterr().err
 
 
 def test_a_conditional_gan_grows_only_from_one_trained_on_the_same_breeds(tiny_folder, tmp_path):
