@@ -64,8 +64,7 @@ class ModelConfig:
         if self.d_arch == "projected" and self.num_classes:
             raise GanLibError("the projected discriminator is not class-conditional: use d_arch='dcgan' with num_classes")
         if self.grown_from and (self.grown_from * 2 != self.resolution or self.grown_from not in RESOLUTIONS
-                                or self.g_arch != "dcgan"
-                                or self.d_arch != "dcgan"):
+                                or self.g_arch != "dcgan" or self.d_arch != "dcgan"):
             raise GanLibError(f"grown_from is the resolution of the DCGAN networks these were grown from, half of "
                               f"{self.resolution}, with g_arch and d_arch 'dcgan'; got grown_from={self.grown_from}, "
                               f"g_arch={self.g_arch!r}, d_arch={self.d_arch!r}")

@@ -36,23 +36,36 @@ def build_discriminator(cfg: ModelConfig) -> nn.Module:
 # image downsampled) to the new layers'. So growing starts from what the small GAN already makes,
 # instead of from fresh RGB layers that first undo it.
 
-class FadeInGenerator(nn.Module):
-    """A DCGAN generator grown from one of half its resolution, whose old RGB layer fades out as `alpha` -> 1."""
+class FadeIn(nn.Module):
+    """A full DCGAN network (`net`) beside the small network's RGB layer (`old_rgb`), blended by `alpha`.
 
-    def __init__(self, cfg: ModelConfig) -> None:
+    Each kind names, in `rgb_layer(small)`, the small network's layer that `old_rgb` starts from (`grow`).
+    """
+
+    def __init__(self, cfg: ModelConfig, net: nn.Module, old_rgb: nn.Module) -> None:
         super().__init__()
-        self.cfg = cfg
-        self.net = Generator(cfg)
-        # New: the last two upsampling blocks ([up, norm, ReLU] and [up, tanh]); the rest was the small G's.
-        self.keep = len(self.net.blocks) - 5
-        # The small generator's last layer: the res/4 map (2 x g_width channels) -> RGB at half resolution.
-        self.old_rgb = _up_layer(2 * cfg.g_width, 3, cfg.upsample)
+        self.cfg, self.net, self.old_rgb = cfg, net, old_rgb
         init_dcgan_weights(self.old_rgb)
-        self.register_buffer("alpha", torch.zeros(()))
+        self.register_buffer("alpha", torch.zeros(()))  # a buffer: checkpoints keep how far the fade has got
 
     @property
     def embed(self) -> nn.Module | None:
         return self.net.embed
+
+
+class FadeInGenerator(FadeIn):
+    """A DCGAN generator grown from one of half its resolution, whose old RGB layer fades out as `alpha` -> 1."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        # The small generator's last layer: the res/4 map (2 x g_width channels) -> RGB at half resolution.
+        super().__init__(cfg, Generator(cfg), _up_layer(2 * cfg.g_width, 3, cfg.upsample))
+        # New: the last two upsampling blocks ([up, norm, ReLU] and [up, tanh]); the rest was the small G's.
+        self.keep = len(self.net.blocks) - 5
+
+    @staticmethod
+    def rgb_layer(small: nn.Module) -> nn.Module:
+        """The small generator's last layer (before its tanh)."""
+        return small.blocks[-2]
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         h = self.net.blocks[:self.keep](self.net.start(z, labels))
@@ -61,39 +74,32 @@ class FadeInGenerator(nn.Module):
         return torch.lerp(old, new, self.alpha)
 
 
-class FadeInDiscriminator(nn.Module):
+class FadeInDiscriminator(FadeIn):
     """A DCGAN discriminator grown from one of half its resolution, whose old RGB input layer fades out as `alpha` -> 1."""
 
     def __init__(self, cfg: ModelConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.net = Discriminator(cfg)
+        sn = spectral_norm if cfg.d_norm == "spectral" else (lambda m: m)
+        # The small discriminator's first conv: RGB at half resolution -> the map the new layers make.
+        super().__init__(cfg, Discriminator(cfg),
+                         sn(nn.Conv2d(3, 2 * cfg.d_width, kernel_size=4, stride=2, padding=1, bias=False)))
         # The new layers are the first two blocks (each ends in a LeakyReLU); the rest was the small D's.
         self.new = [i for i, m in enumerate(self.net.features) if isinstance(m, nn.LeakyReLU)][1] + 1
-        sn = spectral_norm if cfg.d_norm == "spectral" else (lambda m: m)
-        # The small discriminator's first block: RGB at half resolution -> the map the new layers make.
-        self.old_rgb = nn.Sequential(sn(nn.Conv2d(3, 2 * cfg.d_width, kernel_size=4, stride=2, padding=1, bias=False)),
-                                     nn.LeakyReLU(0.2, inplace=True))
-        init_dcgan_weights(self.old_rgb)
-        self.register_buffer("alpha", torch.zeros(()))
 
-    @property
-    def embed(self) -> nn.Module | None:
-        return self.net.embed
+    @staticmethod
+    def rgb_layer(small: nn.Module) -> nn.Module:
+        """The small discriminator's first conv."""
+        return small.features[0]
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         new = self.net.features[:self.new](x)
-        old = self.old_rgb(F.avg_pool2d(x, 2))
+        old = F.leaky_relu(self.old_rgb(F.avg_pool2d(x, 2)), 0.2)
         return self.net.verdict(self.net.features[self.new:](torch.lerp(old, new, self.alpha)), labels)
-
-
-FADE_INS = (FadeInGenerator, FadeInDiscriminator)
 
 
 def set_fade_in(alpha: float, *nets: nn.Module | None) -> None:
     """Set how far grown networks have blended in their new layers (0: the small networks' output, 1: the new)."""
     for net in nets:
-        if isinstance(net, FADE_INS):
+        if isinstance(net, FadeIn):
             net.alpha.fill_(alpha)
 
 
@@ -110,20 +116,19 @@ def grow(small: nn.Module, big: nn.Module) -> int:
     Into a fade-in network (`ModelConfig.grown_from`) the small one's RGB layer is copied too, into the
     branch that fades out, so training at the new size starts from the small GAN's pictures.
     """
-    if isinstance(small, FADE_INS):  # itself grown (e.g. 32 -> 64, now 64 -> 128): its full network
+    if isinstance(small, FadeIn):  # itself grown (e.g. 32 -> 64, now 64 -> 128): its full network
         small = small.net
-    faded = big if isinstance(big, FADE_INS) else None
+    faded = big if isinstance(big, FadeIn) else None
     if faded is not None:  # grow into the full network, then hand the small one's RGB layer to the fading branch
         big = faded.net
     if type(small) is not type(big):
         raise GanLibError(f"can only grow a network into one of its own kind, not {type(small).__name__} "
                           f"into {type(big).__name__}")
-    pairs = zip([m for m in small.modules() if isinstance(m, _STATEFUL)],
-                [m for m in big.modules() if isinstance(m, _STATEFUL)])
+    small_layers, big_layers = ([m for m in net.modules() if isinstance(m, _STATEFUL)] for net in (small, big))
     if not isinstance(small, (Generator, LightGenerator)):  # a D shares its low-resolution end: align from the logit
-        pairs = zip(*(reversed([m for m in net.modules() if isinstance(m, _STATEFUL)]) for net in (small, big)))
+        small_layers, big_layers = small_layers[::-1], big_layers[::-1]
     copied = 0
-    for a, b in pairs:
+    for a, b in zip(small_layers, big_layers):
         sa, sb = a.state_dict(), b.state_dict()
         if kind(a) is not kind(b) or sa.keys() != sb.keys() or any(sa[k].shape != sb[k].shape for k in sa):
             break
@@ -134,13 +139,10 @@ def grow(small: nn.Module, big: nn.Module) -> int:
                           "the width to share its layers (e.g. 32 px at width 32 grows into 64 px at width 16)")
     if faded is not None:
         # Fading in starts from the small GAN's pictures only if all of it but its RGB layer carried over.
-        layers = sum(isinstance(m, _STATEFUL) for m in small.modules())
-        if copied != layers - 1:
-            raise GanLibError(f"only {copied} of the {layers - 1} layers of the {small.cfg.resolution}px network fit the "
-                              f"{big.cfg.resolution}px one: grow with the small run's settings (norms, upsampling, "
-                              "noise size, breeds) at half its width")
-        old_rgb, rgb = (faded.old_rgb[0], small.features[0]) if isinstance(small, Discriminator) else \
-            (faded.old_rgb, small.blocks[-2])
-        old_rgb.load_state_dict(rgb.state_dict())
+        if copied != len(small_layers) - 1:
+            raise GanLibError(f"only {copied} of the {len(small_layers) - 1} layers of the {small.cfg.resolution}px "
+                              f"network fit the {big.cfg.resolution}px one: grow with the small run's settings (norms, "
+                              "upsampling, noise size, breeds) at half its width")
+        faded.old_rgb.load_state_dict(faded.rgb_layer(small).state_dict())
         copied += 1
     return copied

@@ -106,7 +106,7 @@ def test_while_fading_both_the_old_rgb_layers_and_the_new_layers_learn():
     G.train(), D.train()
     D(G(sample_noise(4, 16))).mean().backward()
     for net in (G, D):
-        old = net.old_rgb if isinstance(net, FadeInGenerator) else net.old_rgb[0]
+        old = net.old_rgb
         new = net.net.blocks[-2] if isinstance(net, FadeInGenerator) else net.net.features[0]
         assert old.weight.grad.abs().sum() > 0 and new.weight.grad.abs().sum() > 0
 
