@@ -25,9 +25,9 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import device_name  # noqa: E402
-from quality import split, to32  # noqa: E402
+from quality import to32  # noqa: E402
 
-from gan_lib.data import load_images, to_uint8  # noqa: E402
+from gan_lib.data import hold_out, load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate, get_extractor  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
@@ -72,8 +72,8 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    train, _ = split(load_images(args.data, args.resolution, progress=False))
-    _, held32 = split(load_images(args.data, 32, progress=False))
+    train, _ = hold_out(load_images(args.data, args.resolution, progress=False))
+    _, held32 = hold_out(load_images(args.data, 32, progress=False))
     config = replace(recommended_config("cpu", resolution=args.resolution, g_width=args.width, d_width=args.width,
                                         batch_size=args.batch_size, diffaugment=args.diffaugment),
                      device=str(device))  # the CPU recipe with these sizes, on `device`

@@ -34,10 +34,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import device_name  # noqa: E402
-from quality import split  # noqa: E402
 
 from gan_lib.config import pick_device, recommended_config  # noqa: E402
-from gan_lib.data import load_images, to_uint8  # noqa: E402
+from gan_lib.data import hold_out, load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import dog_o_meter, evaluate, nearest_neighbours  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
@@ -78,7 +77,7 @@ def train(name: str, minutes: float, data: str, device: torch.device, start: Tra
     """Train candidate `name` (with `changes`) for the budget on the training split; first grow `start` into it, if given."""
     config = recommended_config("cpu", minutes=minutes, **(CANDIDATES[name] | changes))
     config.device = str(device)
-    train_split, _ = split(load_images(data, config.model.resolution, progress=False))
+    train_split, _ = hold_out(load_images(data, config.model.resolution, progress=False))
     trainer = Trainer(config, train_split)
     if start is not None:
         trainer.grow_from(start)
@@ -95,7 +94,7 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
     else:
         trainer = train(name, minutes, data, device)
         steps, seconds, configs = trainer.step, trainer.seconds, [trainer.config]
-    train64, held64 = split(load_images(data, 64, progress=False))
+    train64, held64 = hold_out(load_images(data, 64, progress=False))
     z = sample_noise(samples, trainer.config.model.latent_dim, generator=torch.Generator().manual_seed(123))
     fakes = to64(to_uint8(trainer.sample(z)))
     save_grid(fakes[:64], out / f"{name}.png")

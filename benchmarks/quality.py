@@ -26,22 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import device_name  # noqa: E402
 from reference_dcgan import NZ, ReferenceDCGAN  # noqa: E402
 
-from gan_lib.data import Batches, ImageData, load_images, to_uint8  # noqa: E402
+from gan_lib.data import Batches, ImageData, hold_out, load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate, nearest_neighbours  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
 from gan_lib.config import pick_device, recommended_config  # noqa: E402
 from gan_lib.training import Trainer  # noqa: E402
-
-
-def split(data: ImageData) -> tuple[ImageData, ImageData]:
-    """Every 10th photo of each breed (in file order) held out for evaluation; the rest for training."""
-    position = torch.zeros_like(data.labels)
-    for label in data.labels.unique():
-        idx = (data.labels == label).nonzero().squeeze(1)
-        position[idx] = torch.arange(len(idx))
-    held_out = position % 10 == 0
-    return data.subset(~held_out), data.subset(held_out)
 
 
 def train_reference(train64: ImageData, minutes: float, batch_size: int,
@@ -88,8 +78,8 @@ def main() -> None:
         sys.exit("set GAN_DATA or pass --data")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    train32, held32 = split(load_images(args.data, 32, progress=False))
-    train64, _ = split(load_images(args.data, 64, progress=False))
+    train32, held32 = hold_out(load_images(args.data, 32, progress=False))
+    train64, _ = hold_out(load_images(args.data, 64, progress=False))
     print(f"{len(train32)} training photos, {len(held32)} held out; {args.minutes} min per recipe on "
           f"{device_name(device)}")
     z = sample_noise(args.samples, NZ, generator=torch.Generator().manual_seed(123))

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import split  # noqa: E402
+from gan_lib.data import hold_out  # noqa: E402
 
 from gan_lib.data import load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import evaluate  # noqa: E402
@@ -46,7 +46,7 @@ def main() -> None:
     args = p.parse_args()
     if not args.data:
         sys.exit("set GAN_DATA or pass --data")
-    train, held = split(load_images(args.data, 32, progress=False))
+    train, held = hold_out(load_images(args.data, 32, progress=False))
     z = sample_noise(1000, 100, generator=torch.Generator().manual_seed(1))
     for name in args.candidates.split(","):
         trainer = Trainer(replace(CANDIDATES[name], minutes=args.minutes, steps=None, log_every=50), train)

@@ -27,7 +27,7 @@ from reference_dcgan import ReferenceDCGAN, image_folder  # noqa: E402
 
 from gan_lib.data import Batches, load_images, to_float  # noqa: E402
 from gan_lib.config import ModelConfig, TrainConfig, pick_device, recommended_config  # noqa: E402
-from gan_lib.training import Trainer, amp_dtype  # noqa: E402
+from gan_lib.training import Trainer, run_dtype  # noqa: E402
 
 
 def timed_rate(step, images_per_step: int, seconds: float, device: torch.device, warmup: int = 5) -> float:
@@ -88,8 +88,7 @@ def main() -> None:
     if not args.data:
         sys.exit("set GAN_DATA or pass --data")
     device = pick_device(args.device)
-    print(f"device: {device_name(device)}, torch {torch.__version__}, batch {args.batch_size}, {args.seconds:.0f} s per recipe, "
-          f"gan_lib autocast: {amp_dtype(device)}")
+    print(f"device: {device_name(device)}, torch {torch.__version__}, batch {args.batch_size}, {args.seconds:.0f} s per recipe")
 
     data64 = load_images(args.data, 64, max_per_class=100, progress=False)
     data32 = load_images(args.data, 32, max_per_class=100, progress=False)
@@ -98,7 +97,7 @@ def main() -> None:
         ("gan_lib, DCGAN widths, 64px", data64, TrainConfig(ModelConfig(resolution=64))),
         ("gan_lib recommended, 64px", data64, recommended_config("cpu", resolution=64)),
         ("gan_lib recommended, 32px", data32, recommended_config("cpu", resolution=32)),
-        # As on a laptop CPU without bf16 matrix units (gan_lib then trains in float32):
+        # As on a laptop CPU where bf16 is not faster (gan_lib then measures that and trains in float32):
         ("gan_lib recommended, fp32, 64px", data64, recommended_config("cpu", resolution=64, amp=False)),
         ("gan_lib recommended, fp32, 32px", data32, recommended_config("cpu", resolution=32, amp=False)),
     ]
@@ -108,7 +107,9 @@ def main() -> None:
     ]
     for name, data, config in ours:
         rows.append((name, gan_lib_rate(data, args.batch_size, args.seconds, config, device)))
-        print(f"  {name}: {rows[-1][1]:.1f} img/s", flush=True)
+        print(f"  {name}: {rows[-1][1]:.1f} img/s (autocast chosen by measurement: "
+              f"{run_dtype(replace(config, batch_size=args.batch_size), device)})",
+              flush=True)
     base = rows[0][1]
     print("\ntraining throughput (images/s; one D step + one G step per batch)")
     for name, rate in rows:

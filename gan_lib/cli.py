@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "run (e.g. 0.1; default 0)")
     t.add_argument("--seed", type=int, help=f"default: {cpu.seed}")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast (used on CPUs with AMX)")
+    t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast (used on CPUs where it measured faster)")
     t.add_argument("--log-every", type=positive_int, help=f"record losses every N steps (default {cpu.log_every})")
     t.add_argument("--sample-every", type=positive_int, default=250, help="write a sample grid every N steps")
     t.add_argument("--checkpoint-every", type=positive_int, default=500)

@@ -72,6 +72,16 @@ class ImageData:
         return ImageData(self.images[rows], keep[rows].int().argmax(dim=1), [self.class_names[i] for i in old])
 
 
+def hold_out(data: ImageData, every: int = 10) -> tuple[ImageData, ImageData]:
+    """(training, held-out): every `every`-th photo of each class (in file order) held out for judging."""
+    position = torch.zeros_like(data.labels)
+    for label in data.labels.unique():
+        idx = (data.labels == label).nonzero().squeeze(1)
+        position[idx] = torch.arange(len(idx))
+    held = position % every == 0
+    return data.subset(~held), data.subset(held)
+
+
 def default_data_root() -> Path:
     """Where datasets and caches live: $GAN_HOME, else the repository's data/ folder, else ~/.cache/gan_lib."""
     if os.environ.get("GAN_HOME"):

@@ -31,6 +31,7 @@ from .errors import GanLibError
 from .losses import NONSATURATING, GanLoss, get_loss
 from .models import recalibrate_batchnorm, sample_noise
 from .networks import build_discriminator, build_generator, grow, set_fade_in
+from .precision import MixedPrecision, amp_dtype, default_cache_file
 from .sampling import generate
 
 Callback = Callable[["Trainer"], None]  # called after every step; an optional .finish(trainer) at the end
@@ -109,30 +110,6 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
 # --- what the Trainer composes around the steps ---------------------------------------------------
 
 
-def amp_dtype(device: torch.device) -> torch.dtype | None:
-    """bfloat16 on CPUs that multiply in bf16 natively (Intel AMX), else None (plain float32).
-
-    Not on GPUs: there these small networks wait on kernel launches, not arithmetic, so autocast's
-    extra cast kernels made training slower (H100: 0.8-0.9x of float32, benchmarks/README.md), and
-    cuDNN already runs float32 convolutions on the tensor cores (TF32).
-    """
-    if device.type == "cpu" and getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
-        return torch.bfloat16  # about 2x faster here; on CPUs without AMX, bf16 would be slower than fp32
-    return None
-
-
-class MixedPrecision(nn.Module):
-    """A network run under bfloat16 autocast that returns float32, so losses are computed in full precision."""
-
-    def __init__(self, net: nn.Module, dtype: torch.dtype) -> None:
-        super().__init__()
-        self.net, self.dtype = net, dtype
-
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        with torch.autocast(x.device.type, dtype=self.dtype):
-            return self.net(x, labels).float()
-
-
 def grad_norm(model: nn.Module) -> Tensor:
     """L2 norm of all of a model's gradients (0 when it has none)."""
     grads = [p.grad for p in model.parameters() if p.grad is not None]
@@ -143,6 +120,16 @@ def grad_norm(model: nn.Module) -> Tensor:
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """ema <- decay * ema + (1 - decay) * model, for every weight (see `recalibrate_batchnorm` for buffers)."""
     torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in model.parameters()], 1.0 - decay)
+
+
+def run_dtype(config: TrainConfig, device: torch.device, world: int = 1) -> torch.dtype | None:
+    """The autocast dtype a run trains in: bf16 where measured faster on this CPU (`precision.amp_dtype`)
+    and `config.amp` allows it, else None (float32). Under torchrun the processes agree: bf16 only if all chose it."""
+    dtype = amp_dtype(device, config.model, config.batch_size // world, default_cache_file()) if config.amp else None
+    if world > 1:
+        everyone = mean_over_ranks(torch.tensor([float(dtype is not None)], device=device)).item() == 1.0
+        dtype = dtype if everyone else None
+    return dtype
 
 
 # --- divergence ----------------------------------------------------------------------------------
@@ -159,7 +146,7 @@ def divergence_hints(config: TrainConfig) -> str:
         hints.append("use spectral norm in D (--d-norm spectral)")
     if config.loss in ("minimax", "wgan-gp"):
         hints.append("try the non-saturating or hinge loss")
-    if config.amp and amp_dtype(pick_device(config.device)) is not None:
+    if config.amp and run_dtype(config, pick_device(config.device)) is not None:
         hints.append("turn off mixed precision (--no-amp)")
     return "Try: " + "; ".join(hints) + ". The last checkpoint is still usable."
 
@@ -233,7 +220,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             G_train = nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
             D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
-        self.amp_dtype = amp_dtype(self.device) if c.amp else None
+        self.amp_dtype = run_dtype(c, self.device, self.world)
         mixed = (lambda net: MixedPrecision(net, self.amp_dtype)) if self.amp_dtype else (lambda net: net)
         def judged(D: nn.Module) -> nn.Module:  # what D sees: DiffAugment, then instance noise, when switched on
             if c.diffaugment:

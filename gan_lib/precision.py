@@ -1,0 +1,118 @@
+"""Which number format trains fastest here: float32 or bfloat16 autocast, decided by measuring.
+
+Whether bf16 pays on a CPU depends on the chip *and* the networks: a 64x64 step ran 1.6x faster in
+bf16 on a 2-core AMD EPYC with `avx512_bf16` and no AMX, 2.5x on a 2-core Intel Xeon with AMX, while
+a 32x32 step gained 1.05x and 1.3x there, and CPUs without bf16 instructions are slower in bf16
+than in float32. A list of CPU features cannot say which, so the first run
+of a kind of network on a machine times a few steps of both and remembers the answer
+(`GAN_HOME/cache/precision.json`, keyed by CPU, torch version, threads, networks and batch size).
+
+GPUs stay in float32/TF32: there these small networks wait on kernel launches rather than
+arithmetic, and autocast's extra cast kernels made an H100 slower (benchmarks/README.md).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .config import ModelConfig
+from .data import default_data_root
+from .files import write_bytes_atomically
+from .networks import build_discriminator, build_generator
+
+BF16_MIN_SPEEDUP = 1.2  # below this the gain is within timing noise and not worth bf16's coarser numbers
+PROBE_STEPS = 4  # timed steps per format (after one warm-up step); the median is compared
+
+_decided: dict[str, float] = {}  # this process's answers, so a run asks the clock once
+
+
+class MixedPrecision(nn.Module):
+    """A network run under bfloat16 autocast that returns float32, so losses are computed in full precision."""
+
+    def __init__(self, net: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.net, self.dtype = net, dtype
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        with torch.autocast(x.device.type, dtype=self.dtype):
+            return self.net(x, labels).float()
+
+
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo on Linux), for the cache key."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def probe_key(model: ModelConfig, batch_size: int) -> str:
+    """What the measurement depends on: the CPU, torch, the thread count, the networks, the batch."""
+    net = ",".join(f"{k}={v}" for k, v in sorted(asdict(model).items()))
+    return f"{cpu_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {net} | batch {batch_size}"
+
+
+def step_seconds(model: ModelConfig, batch_size: int, dtype: torch.dtype | None, steps: int = PROBE_STEPS) -> float:
+    """Median seconds of one forward and backward pass of G then D on a CPU batch, in `dtype` autocast."""
+    G = build_generator(model).to(memory_format=torch.channels_last)
+    D = build_discriminator(model).to(memory_format=torch.channels_last)
+    if dtype is not None:
+        G, D = MixedPrecision(G, dtype), MixedPrecision(D, dtype)
+    z = torch.randn(batch_size, model.latent_dim)
+    labels = torch.arange(batch_size) % model.num_classes if model.num_classes else None
+    times = []
+    for _ in range(steps + 1):  # the first step warms up the kernels and is not counted
+        start = time.perf_counter()
+        D(G(z, labels), labels).mean().backward()
+        times.append(time.perf_counter() - start)
+    return sorted(times[1:])[steps // 2]
+
+
+def bf16_speedup(model: ModelConfig, batch_size: int, cache_file: Path | None) -> float:
+    """float32 time / bf16 time for these networks on this CPU: measured once, then read from the cache."""
+    key = probe_key(model, batch_size)
+    if key in _decided:
+        return _decided[key]
+    cache = _read_cache(cache_file)
+    if key not in cache:
+        with torch.random.fork_rng(devices=[]):  # measuring must not move the run's random numbers
+            fp32, bf16 = step_seconds(model, batch_size, None), step_seconds(model, batch_size, torch.bfloat16)
+        cache[key] = {"fp32_ms": round(fp32 * 1e3, 2), "bf16_ms": round(bf16 * 1e3, 2)}
+        if cache_file is not None:
+            write_bytes_atomically(cache_file, json.dumps(cache, indent=1).encode())
+    _decided[key] = cache[key]["fp32_ms"] / cache[key]["bf16_ms"]
+    return _decided[key]
+
+
+def _read_cache(cache_file: Path | None) -> dict:
+    """The cached measurements; a missing or damaged file is an empty cache (it will be measured again)."""
+    try:
+        cache = json.loads(cache_file.read_text()) if cache_file is not None else {}
+        return cache if isinstance(cache, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def amp_dtype(device: torch.device, model: ModelConfig | None = None, batch_size: int = 64,
+              cache_file: Path | None = None) -> torch.dtype | None:
+    """bfloat16 where a measurement on this CPU shows it trains these networks at least 1.2x faster, else None.
+
+    Without `model` nothing is measured and the answer is None (float32). GPUs: always None (see above).
+    """
+    if device.type != "cpu" or model is None:
+        return None
+    return torch.bfloat16 if bf16_speedup(model, batch_size, cache_file) >= BF16_MIN_SPEEDUP else None
+
+
+def default_cache_file() -> Path:
+    """Where measurements are remembered: GAN_HOME's (or the repository's data/) cache folder."""
+    return default_data_root() / "cache" / "precision.json"
