@@ -1,0 +1,70 @@
+"""The course's own trained GAN, shipped inside the package: `gan_lib.pretrained.load()`.
+
+A conditional 64x64 DCGAN trained on nine ImageWoof breeds (the Samoyed was held out for notebook
+09), its EMA generator *and* its discriminator (fine-tuning needs D), stored in half precision in
+`course_gan.pt` next to this file. The file is made by `python -m gan_lib.pretrained.build` (see
+build.py for how it was trained and judged), never by hand; its recipe and scores travel inside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ..config import TrainConfig
+from ..data import to_uint8
+from ..errors import GanLibError
+from ..models import sample_noise
+from ..networks import build_discriminator, build_generator
+from ..sampling import breed_labels, generate
+
+PACKED = Path(__file__).parent / "course_gan.pt"
+FORMAT, VERSION = "gan_lib course GAN", 1
+
+
+@dataclass
+class CourseGAN:
+    """The course's trained GAN: its networks (float32), the breeds it knows, how it was trained and judged."""
+
+    config: TrainConfig
+    class_names: list[str]  # the breeds it draws, in label order
+    held_out_breed: str  # the breed it never saw (notebook 09 teaches it)
+    G: nn.Module  # the EMA generator, in eval mode
+    D: nn.Module  # the discriminator it was trained against, in eval mode
+    step: int
+    minutes: float  # training time
+    scores: dict  # FD/KID (EfficientNet-Lite0), SWD, dog-o-meter, breed match, nearest neighbours
+    trained_on: list[str]  # the machine(s) it was trained on
+
+    def sample(self, n: int, breed: str | None = None, seed: int = 0, truncation: float | None = None) -> Tensor:
+        """n uint8 images (n x 3 x 64 x 64): one breed by name, or all breeds in turn."""
+        labels = breed_labels(self.class_names, n, breed)
+        z = sample_noise(n, self.config.model.latent_dim, truncation, generator=torch.Generator().manual_seed(seed))
+        return to_uint8(generate(self.G, z, labels))
+
+
+def _float32(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def load(path: Path | str = PACKED, device: torch.device | str = "cpu") -> CourseGAN:
+    """The course's GAN from `path` (the packaged file by default), ready to sample on `device`."""
+    path = Path(path)
+    if not path.is_file():
+        raise GanLibError(f"the course's trained GAN is not in this install ({path} is missing): reinstall the "
+                          f"course, or make it with `python -m gan_lib.pretrained.build train` and `... export`")
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise GanLibError(f"{path} is damaged ({type(e).__name__}): reinstall the course") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT or record.get("version") != VERSION:
+        raise GanLibError(f"{path} is not a course GAN file of version {VERSION} (written by gan_lib.pretrained.build)")
+    config = TrainConfig.from_dict(record["config"])
+    G, D = build_generator(config.model), build_discriminator(config.model)
+    G.load_state_dict(_float32(record["G"]))
+    D.load_state_dict(_float32(record["D"]))
+    return CourseGAN(config, list(record["class_names"]), record["held_out_breed"], G.to(device).eval(),
+                     D.to(device).eval(), record["step"], record["seconds"] / 60, record["scores"],
+                     list(record["trained_on"]))

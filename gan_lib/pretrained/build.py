@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import time
 from pathlib import Path
 
 import torch
@@ -27,45 +27,120 @@ from ..checkpoint import Checkpoint
 from ..config import recommended_config
 from ..data import ImageData, hold_out, load_images, to_uint8
 from ..errors import GanLibError
-from ..files import save_atomically, write_bytes_atomically
+from ..files import save_atomically
 from ..metrics import breed_match, dog_o_meter, evaluate, imagenet_logits, nearest_neighbours
 from ..models import sample_noise
 from ..plotting import save_grid
-from ..sampling import load_generator
+from ..precision import cpu_name
+from ..sampling import generate, load_generator
 from ..training import Trainer
+from . import FORMAT, PACKED, VERSION
 
 HELD_OUT_BREED = "Samoyed"  # distinctive (white, fluffy) and named right by the classifier in 2 of 3 photos
 RESOLUTION = 64
 RUN = Path("runs") / "course_gan"
-PACKED = Path(__file__).parent / "course_gan.pt"
+GRID = Path(__file__).parents[2] / "docs" / "course_gan.png"  # the README's picture of it
 SCORE_SAMPLES = 1000  # per judge; the dog-o-meter and nearest neighbours look at the first 500
 CHECKPOINT_EVERY = 500  # steps (about a minute on 2 CPU cores): what a killed session can lose
 
 
-def course_photos(folder: str | Path) -> tuple[ImageData, ImageData]:
+def course_photos(folder: str | Path, max_per_class: int | None = None) -> tuple[ImageData, ImageData]:
     """(training, held-out) photos of the nine breeds the course's GAN knows, at 64x64."""
-    data = load_images(folder, RESOLUTION)
+    data = load_images(folder, RESOLUTION, max_per_class=max_per_class)
     if HELD_OUT_BREED not in data.class_names:
         raise GanLibError(f"{folder} has no {HELD_OUT_BREED} folder: the course's GAN is trained on ImageWoof's breeds")
     return hold_out(data.select_classes([n for n in data.class_names if n != HELD_OUT_BREED]))
 
 
-def train(folder: str | Path, minutes: float, out: Path = RUN) -> Trainer:
-    """Train (or continue) the reference run in `out` until `minutes` of training in total."""
-    photos, _ = course_photos(folder)
+def train(folder: str | Path, minutes: float, out: Path = RUN, max_per_class: int | None = None,
+          **changes) -> Trainer:
+    """Train (or continue) the reference run in `out` until `minutes` of training in total.
+
+    `changes` alter the recipe of a new run (tests use tiny networks); a run continues with its own.
+    """
+    photos, _ = course_photos(folder, max_per_class)
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists():
         trainer = Trainer.resume(checkpoint, photos, minutes=minutes)
         print(f"continuing from step {trainer.step} ({trainer.seconds / 60:.1f} of {minutes:g} min)")
     else:
         config = recommended_config("auto", resolution=RESOLUTION, num_classes=len(photos.class_names),
-                                    minutes=minutes)
+                                    minutes=minutes, **changes)
         trainer = Trainer(config, photos)
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     print(f"{len(photos)} photos of {len(photos.class_names)} breeds | {trainer.device} | autocast {trainer.amp_dtype}")
+    with open(out / "sessions.jsonl", "a") as f:  # which machine trained which part (the export records it)
+        f.write(json.dumps({"from_step": trainer.step, "machine": machine(trainer.device),
+                            "autocast": str(trainer.amp_dtype), "started": time.strftime("%Y-%m-%d %H:%M")}) + "\n")
     saver = SaveProgress(out, sample_every=2000, checkpoint_every=CHECKPOINT_EVERY)
     return trainer.fit(callbacks=[TrainingMonitor(say=tqdm.write), saver])
+
+
+def machine(device: torch.device) -> str:
+    """The training machine, in words."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{cpu_name()}, {torch.get_num_threads()} threads"
+
+
+@torch.no_grad()
+def judge(G: torch.nn.Module, class_names: list[str], train: ImageData, held: ImageData,
+          n: int = SCORE_SAMPLES) -> dict:
+    """Scores against photos it never trained on: FD/KID on EfficientNet-Lite0, SWD, the dog-o-meter, breed
+    match (and what a GAN that ignores the asked breed would score), nearest training photos."""
+    labels = torch.arange(n) % len(class_names)
+    fakes = to_uint8(generate(G, sample_noise(n, G.cfg.latent_dim, generator=torch.Generator().manual_seed(123)), labels))
+    scores = evaluate(fakes, held.images, extractor="efficientnet", metrics=("fd", "kid", "swd"))
+    k = min(500, n, len(held))  # the classifier and nearest neighbours look at this many of each
+    logits, real_logits = imagenet_logits(fakes[:k]), imagenet_logits(held.images[:k])
+    asked = labels[:k]
+    shuffled = asked[torch.randperm(k, generator=torch.Generator().manual_seed(0))]  # the label ignored
+    match, ignored = breed_match(logits, asked, class_names), breed_match(logits, shuffled, class_names)
+    real = breed_match(real_logits, held.labels[:k], class_names)
+    _, d_fake = nearest_neighbours(fakes[:k], train.images)
+    _, d_held = nearest_neighbours(held.images[:k], train.images)
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    return scores | {
+        "dogs": dog_o_meter(fakes[:k]).dog_share, "dogs_heldout": dog_o_meter(held.images[:k]).dog_share,
+        "breed_among": mean(match.among), "breed_among_label_ignored": mean(ignored.among),
+        "breed_among_heldout": mean(real.among), "breed_named": mean(match.named),
+        "breed_among_per_breed": dict(zip(class_names, match.among)),
+        "nn_fake_median": d_fake.median().item(), "nn_heldout_median": d_held.median().item(),
+        "samples": n, "heldout_photos": len(held)}
+
+
+def half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Floating-point tensors in float16 (half the bytes; sampling and fine-tuning run in float32)."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def export(folder: str | Path, run: Path = RUN, packed: Path = PACKED, grid: Path | None = GRID,
+           samples: int = SCORE_SAMPLES, max_per_class: int | None = None) -> dict:
+    """Judge the run's EMA generator and pack it, with its D, recipe and scores, into `packed`."""
+    ckpt = Checkpoint.load(run / "checkpoint.pt")
+    train, held = course_photos(folder, max_per_class)
+    if list(ckpt.class_names) != list(train.class_names):
+        raise GanLibError(f"{run} was trained on other breeds than the course's nine")
+    G = load_generator(ckpt)  # the EMA generator, BatchNorm statistics recalibrated, eval mode
+    print(f"judging step {ckpt.step} ({ckpt.seconds / 60:.0f} min of training) against {len(held)} held-out photos")
+    scores = judge(G, ckpt.class_names, train, held, samples)
+    sessions = [json.loads(line) for line in (run / "sessions.jsonl").read_text().splitlines()] \
+        if (run / "sessions.jsonl").exists() else []
+    record = {"format": FORMAT, "version": VERSION, "config": ckpt.config.to_dict(), "class_names": ckpt.class_names,
+              "held_out_breed": HELD_OUT_BREED, "G": half(G.state_dict()), "D": half(ckpt.D), "step": ckpt.step,
+              "seconds": ckpt.seconds, "scores": scores,
+              "trained_on": sorted({s["machine"] for s in sessions}) or ["unknown"]}
+    save_atomically(record, packed)
+    public = {k: v for k, v in record.items() if k not in ("G", "D")}
+    packed.with_suffix(".json").write_text(json.dumps(public, indent=2) + "\n")
+    if grid is not None:  # one row per breed, the same noise in every row
+        z = sample_noise(8, G.cfg.latent_dim, generator=torch.Generator().manual_seed(7)).repeat(len(ckpt.class_names), 1)
+        labels = torch.arange(len(ckpt.class_names)).repeat_interleave(8)
+        save_grid(to_uint8(generate(G, z, labels)), grid, nrow=8)
+    print(f"packed {packed} ({packed.stat().st_size / 2**20:.1f} MB): " + ", ".join(
+        f"{k} {scores[k]:.3g}" for k in ("fd", "kid", "swd", "dogs", "breed_among", "breed_among_label_ignored")))
+    return scores
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,74 @@
+"""The course's reference GAN: trained in chunks that continue exactly, judged, packed small, loaded in one call."""
+import json
+
+import pytest
+import torch
+
+from gan_lib import pretrained
+from gan_lib.checkpoint import Checkpoint
+from gan_lib.errors import GanLibError
+from gan_lib.pretrained import build
+from conftest import write_image
+
+WOOF = ["n02086240", "n02087394", "n02088364", "n02089973", "n02093754", "n02096294", "n02099601", "n02105641",
+        "n02111889", "n02115641"]  # ImageWoof's ten breeds; n02111889 is the Samoyed
+TINY = dict(g_width=4, d_width=4, latent_dim=8, batch_size=6, num_fixed=9)
+
+
+@pytest.fixture
+def woof(tmp_path):
+    """A stand-in for ImageWoof: ten breed folders of ten small noisy pictures each."""
+    g = torch.Generator().manual_seed(0)
+    for wnid in WOOF:
+        for i in range(10):
+            colour = tuple(torch.randint(0, 256, (3,), generator=g).tolist())
+            write_image(tmp_path / "woof" / wnid / f"{wnid}_{i}.jpg", size=(72, 64), color=colour)
+    return tmp_path / "woof"
+
+
+def test_photos_hold_out_the_samoyed_and_every_tenth_photo(woof):
+    train, held = build.course_photos(woof)
+    assert "Samoyed" not in train.class_names and len(train.class_names) == 9
+    assert len(train) == 81 and len(held) == 9 and train.resolution == 64
+    with pytest.raises(GanLibError, match="Samoyed"):
+        build.course_photos(woof / WOOF[0])  # a folder without the breeds
+
+
+@pytest.mark.slow
+def test_trained_in_chunks_judged_packed_and_loaded(woof, tmp_path):
+    run, packed = tmp_path / "run", tmp_path / "pkg" / "course_gan.pt"
+    first = build.train(woof, minutes=0.01, out=run, **TINY)
+    assert first.config.model.resolution == 64 and first.config.model.num_classes == 9
+    second = build.train(woof, minutes=0.02, out=run)  # the next session continues the same run
+    assert second.step > first.step and second.config.model.g_width == 4
+    assert [s["from_step"] for s in map(json.loads, (run / "sessions.jsonl").read_text().splitlines())] == [0, first.step]
+
+    scores = build.export(woof, run, packed, grid=tmp_path / "grid.png", samples=18)
+    for key in ("fd", "kid", "swd", "dogs", "breed_among", "breed_among_label_ignored", "nn_fake_median"):
+        assert key in scores
+    assert (tmp_path / "grid.png").is_file()
+    public = json.loads(packed.with_suffix(".json").read_text())
+    assert public["held_out_breed"] == "Samoyed" and public["step"] == second.step and "G" not in public
+
+    gan = pretrained.load(packed)
+    ckpt = Checkpoint.load(run / "checkpoint.pt")
+    assert gan.class_names == ckpt.class_names and gan.step == ckpt.step and gan.scores == scores
+    assert not gan.G.training and not gan.D.training
+    for name, value in gan.D.state_dict().items():  # D in half precision: float32 weights to 3 digits
+        assert torch.allclose(value.float(), ckpt.D[name].float(), rtol=1e-3, atol=1e-4), name
+    images = gan.sample(4, breed="beagle", seed=1)
+    assert images.shape == (4, 3, 64, 64) and images.dtype == torch.uint8
+    assert torch.equal(images, gan.sample(4, breed="beagle", seed=1))
+    with pytest.raises(GanLibError, match="unknown breed"):
+        gan.sample(1, breed="Samoyed")  # the breed it never saw
+
+
+def test_a_missing_or_damaged_file_says_what_to_do(tmp_path):
+    with pytest.raises(GanLibError, match="reinstall the course"):
+        pretrained.load(tmp_path / "nothing.pt")
+    (tmp_path / "bad.pt").write_bytes(b"not a model")
+    with pytest.raises(GanLibError, match="damaged"):
+        pretrained.load(tmp_path / "bad.pt")
+    torch.save({"format": "something else"}, tmp_path / "other.pt")
+    with pytest.raises(GanLibError, match="not a course GAN"):
+        pretrained.load(tmp_path / "other.pt")
