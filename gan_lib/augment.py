@@ -92,19 +92,18 @@ class InstanceNoise(nn.Module):
     """D seen through Gaussian noise added to every image (Sønderby et al. 2017), fading as training goes on.
 
     Early on, photos and fakes barely overlap and D separates them perfectly; blurring both with noise
-    makes them overlap, so D's verdicts (and G's gradients) stay informative. `sigma()` gives the
-    noise's current standard deviation (the Trainer lowers it linearly to 0 over the run).
+    makes them overlap, so D's verdicts (and G's gradients) stay informative. `sigma` is the
+    noise's standard deviation (a Trainer lowers it linearly to 0 over the run: training.InstanceNoiseSchedule).
     """
 
-    def __init__(self, D: nn.Module, sigma: "Callable[[], float]", generator: torch.Generator | None = None) -> None:
+    def __init__(self, D: nn.Module, sigma: float, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.D, self.sigma, self.generator = D, sigma, generator
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        sigma = self.sigma()
-        if sigma > 0:
+        if self.sigma > 0:
             noise = torch.randn(x.shape, generator=self.generator, device=_where(self.generator, x))
-            x = x + sigma * noise.to(x.device, x.dtype)
+            x = x + self.sigma * noise.to(x.device, x.dtype)
         return self.D(x, labels)
 
 

@@ -63,6 +63,8 @@ def square_box(box: Box, width: int, height: int) -> Box:
 
     If that side is longer than the image's shorter side it shrinks to the shorter side, so the
     square still fits and stays as close to the box as possible.
+
+    Taught in notebook 01.
     """
     xmin, ymin, xmax, ymax = box
     if xmax <= xmin or ymax <= ymin or width <= 0 or height <= 0:

@@ -1,8 +1,12 @@
 """Things that watch training: a progress bar, a run folder on disk, a live dashboard, snapshots, curves.
 
-A callback is anything called as `callback(trainer)` after every training step, with an optional
-`finish(trainer)` when training ends (normally, by the Stop button or by Ctrl-C). Callbacks only read
-the small `TrainerLike` protocol below, so they can be tested with a stand-in trainer.
+A callback is anything called as `callback(trainer)` after every training step. It may also have
+methods for other moments, as fastai's callbacks do: `before_fit(trainer)` once before the first step
+(set-up), `before_step(trainer)` before each step (schedules: instance noise, fade-in), and
+`finish(trainer)` when training ends (normally, by the Stop button or by Ctrl-C). Where order
+matters, an `order` attribute says it: lower runs first, 0 by default (the monitor adds the live
+quality number to the history before `SaveProgress`, order 50, writes it). Callbacks only read the
+small `TrainerLike` protocol below, so they can be tested with a stand-in trainer.
 
 `training_progress` is the one definition of "how far along": it follows the time budget when the
 run has one (`minutes`), else the step count, and both the terminal bar and the dashboard show it.
@@ -20,6 +24,7 @@ from typing import Any, Protocol
 import torch
 from tqdm.auto import tqdm
 
+from .config import CHECKPOINT_EVERY, SAMPLE_EVERY
 from .data import to_uint8
 from .errors import GanLibError
 from .files import write_bytes_atomically
@@ -32,15 +37,32 @@ class TrainerLike(Protocol):
 
     step: int
     seconds: float  # training time of the run so far, resumed sessions included
-    config: Any  # needs .steps and .minutes (either may be None)
+    config: Any  # needs .steps and .minutes (either may be None), and .model (latent_dim, num_classes)
     history: list[dict[str, float]]
     stop_reason: str | None  # after training: "steps", "time", "stopped" or "interrupted"
 
     def sample_fixed(self) -> torch.Tensor: ...
 
+    def sample(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor: ...
+
+    def photos(self, n: int) -> torch.Tensor: ...
+
     def request_stop(self) -> None: ...
 
     def save(self, path: Path | str) -> Path: ...
+
+
+def in_order(callbacks: Sequence[Any]) -> list[Any]:
+    """The callbacks sorted by their `order` (0 when they have none); equal orders keep their places."""
+    return sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))
+
+
+def call_moment(callbacks: Sequence[Any], moment: str, trainer: TrainerLike) -> None:
+    """Call `moment` ("before_fit", "before_step" or "finish") on every callback that has it."""
+    for cb in callbacks:
+        method = getattr(cb, moment, None)
+        if method is not None:
+            method(trainer)
 
 
 def shows_progress(callback: object) -> bool:
@@ -109,9 +131,10 @@ class ProgressBar:
         self.every = every  # update the text every N steps: the bar itself is cheap, the text is not
         self._bar: Any = None
 
+    def before_fit(self, trainer: TrainerLike) -> None:
+        self._bar = tqdm(total=self.RESOLUTION, desc="training", bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+
     def __call__(self, trainer: TrainerLike) -> None:
-        if self._bar is None:
-            self._bar = tqdm(total=self.RESOLUTION, desc="training", bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
         if trainer.step % self.every == 0:
             self._update(trainer)
 
@@ -132,9 +155,15 @@ class ProgressBar:
 
 
 class SaveProgress:
-    """For command-line runs: sample grids, checkpoints and metrics.jsonl in an output folder."""
+    """For command-line runs: sample grids, checkpoints and metrics.jsonl in an output folder.
 
-    def __init__(self, out_dir: Path | str, sample_every: int = 500, checkpoint_every: int = 1000) -> None:
+    The intervals default to config.SAMPLE_EVERY and config.CHECKPOINT_EVERY, as the CLI's options do.
+    """
+
+    order = 50  # after the callbacks that add to the history (the monitor's "swd"), so the file holds it
+
+    def __init__(self, out_dir: Path | str, sample_every: int = SAMPLE_EVERY,
+                 checkpoint_every: int = CHECKPOINT_EVERY) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.sample_every, self.checkpoint_every = sample_every, checkpoint_every
@@ -205,10 +234,14 @@ class LiveDashboard:
         self._last_render_step: int | None = None
         self._last_progress = 0.0
 
+    def before_fit(self, trainer: TrainerLike) -> None:
+        """Before the first step: display the widgets once (widget mode), and set up the monitor."""
+        self._begin(trainer)
+        if self.monitor is not None:
+            self.monitor.before_fit(trainer)
+
     def __call__(self, trainer: TrainerLike) -> None:
         """Update after a training step: progress a few times a second, pictures every `every` steps."""
-        if self._trainer is None:
-            self._begin(trainer)
         self._trainer = trainer
         if self.monitor is not None:
             self.monitor(trainer)
@@ -218,7 +251,9 @@ class LiveDashboard:
             self.render(trainer)
 
     def _begin(self, trainer: TrainerLike) -> None:
-        """First call: build and display the widgets once (widget mode)."""
+        """Build and display the widgets once (widget mode)."""
+        if self._trainer is not None:  # a second fit with the same dashboard updates the same widgets
+            return
         self._trainer = trainer
         if self.mode == "widget":
             from IPython.display import display
@@ -419,10 +454,18 @@ class TrainingMonitor:
         self.alerts: list[Alert] = []
         self._active: set[str] = set()  # alerts raised and not yet cleared: say each once per episode
         self._seconds = 0.0  # time spent here
-        self._z: torch.Tensor | None = None
-        self._photos: torch.Tensor | None = None
+        self._photos = self._z = self._labels = None  # set before the first step
 
-    def __call__(self, trainer: Any) -> None:
+    def before_fit(self, trainer: TrainerLike) -> None:
+        """The yardsticks, fixed for the run: photos, and the noise (and labels) the quality samples come from."""
+        if self._photos is not None:  # a second fit of the same run keeps them, so its numbers compare
+            return
+        self._photos = trainer.photos(self.quality_samples)
+        model = trainer.config.model
+        self._z = torch.randn(len(self._photos), model.latent_dim, generator=torch.Generator().manual_seed(7))
+        self._labels = torch.arange(len(self._photos)) % model.num_classes if model.num_classes else None
+
+    def __call__(self, trainer: TrainerLike) -> None:
         history = trainer.history
         if not history or history[-1]["step"] != trainer.step:  # only on steps that were logged
             return
@@ -435,7 +478,7 @@ class TrainingMonitor:
         history[-1]["swd"] = self.quality(trainer)
         self._seconds += time.perf_counter() - start
 
-    def _raise(self, trainer: Any, kind: str, evidence: str | None, fix: str) -> None:
+    def _raise(self, trainer: TrainerLike, kind: str, evidence: str | None, fix: str) -> None:
         """Record (and say) an alert when its condition starts; forget it when the condition clears."""
         if evidence is None:
             self._active.discard(kind)
@@ -448,7 +491,7 @@ class TrainingMonitor:
         if self.say is not None:
             self.say(f"warning: {alert}")
 
-    def _check_d_winning(self, trainer: Any) -> None:
+    def _check_d_winning(self, trainer: TrainerLike) -> None:
         recent = []
         for record in reversed(trainer.history):  # the records of the last `window` steps
             if record["step"] <= trainer.step - self.window:
@@ -462,28 +505,17 @@ class TrainingMonitor:
                     "weaken D: spectral norm (--d-norm spectral), DiffAugment, a lower lr_d (TTUR), or "
                     "label smoothing; G gets almost no signal while D is this sure")
 
-    def _check_collapse(self, trainer: Any) -> None:
-        photos = self._photo_batch(trainer)
-        ratio = diversity(trainer.sample_fixed()) / diversity(photos.float() / 127.5 - 1)
+    def _check_collapse(self, trainer: TrainerLike) -> None:
+        ratio = diversity(trainer.sample_fixed()) / diversity(self._photos.float() / 127.5 - 1)
         self._raise(trainer, "possible mode collapse",
                     f"the fixed samples are {ratio:.0%} as diverse as the photos" if ratio < self.collapse_ratio else None,
                     "look at the samples: many alike means collapse. Try the non-saturating or hinge loss, "
                     "spectral norm in D, a lower learning rate, or resume from an earlier checkpoint")
 
-    def _photo_batch(self, trainer: Any) -> torch.Tensor:
-        if self._photos is None:
-            self._photos = trainer.photos(self.quality_samples)
-        return self._photos
-
     @torch.no_grad()
-    def quality(self, trainer: Any) -> float:
-        """SWD x 1e3 of EMA samples against photos (a light version of metrics.sliced_wasserstein)."""
-        from .metrics import sliced_wasserstein  # metrics pulls in torchmetrics: only when a monitor is used
+    def quality(self, trainer: TrainerLike) -> float:
+        """SWD x 1e3 of EMA samples against photos (a light version of distances.sliced_wasserstein)."""
+        from .distances import sliced_wasserstein  # the metric modules load only when a monitor is used
 
-        photos = self._photo_batch(trainer)
-        if self._z is None:
-            self._z = torch.randn(len(photos), trainer.config.model.latent_dim, generator=torch.Generator().manual_seed(7))
-            self._labels = (torch.arange(len(photos)) % trainer.config.model.num_classes
-                            if trainer.config.model.num_classes else None)
         fakes = to_uint8(trainer.sample(self._z, self._labels))
-        return round(sliced_wasserstein(fakes, photos, descriptors_per_image=64, dir_repeats=2)["swd"], 2)
+        return round(sliced_wasserstein(fakes, self._photos, descriptors_per_image=64, dir_repeats=2)["swd"], 2)

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from .callbacks import SaveProgress, TrainingMonitor
 from .checkpoint import Checkpoint
-from .config import D_ARCHS, D_NORMS, G_ARCHS, G_NORMS, RESOLUTIONS, UPSAMPLES, TrainConfig, pick_device, recommended_config
+from .config import (CHECKPOINT_EVERY, D_ARCHS, D_NORMS, G_ARCHS, G_NORMS, RESOLUTIONS, SAMPLE_EVERY, UPSAMPLES,
+                     TrainConfig, pick_device, recommended_config)
 from .data import ImageData, default_data_root, list_images, load_images
 from .distributed import barrier, init_from_env, rank_and_world, shutdown
 from .download import DATASETS, DEFAULT_DATASET, ensure_dataset, locate_photos
@@ -87,34 +88,49 @@ def cmd_train(args: argparse.Namespace) -> None:
         shutdown()
 
 
+def check_run_options(args: argparse.Namespace) -> None:
+    """Refuse option combinations that contradict each other, before anything is read."""
+    if args.resume and args.grow_from:
+        raise GanLibError("--grow-from starts a new run from a smaller one: leave it out when you --resume")
+    if args.fade_in is not None and not args.grow_from:
+        raise GanLibError("--fade-in sets how a --grow-from run blends in its new layers: use it with --grow-from")
+
+
+def resume_trainer(args: argparse.Namespace, checkpoint: Path, say) -> tuple[Trainer, ImageData]:
+    """The run in `checkpoint`, continued; --steps and --minutes, when given, change its budget."""
+    ckpt = Checkpoint.load(checkpoint)
+    data = read_data(args, ckpt.config.model.resolution)
+    changes = {k: v for k, v in (("steps", args.steps), ("minutes", args.minutes)) if v is not None}
+    trainer = Trainer.resume(ckpt, data, **changes)
+    say(f"resuming from step {trainer.step} of {checkpoint}")
+    return trainer, data
+
+
+def new_trainer(args: argparse.Namespace, checkpoint: Path, say) -> tuple[Trainer, ImageData]:
+    """A new run from the options (grown from --grow-from's run, if given); refused where a run already is."""
+    if checkpoint.exists():
+        raise GanLibError(f"{checkpoint.parent} already holds a run: add --resume to continue it, or choose "
+                          "another --out")
+    small = Checkpoint.load(args.grow_from) if args.grow_from else None
+    config = train_config(args, 0, small)  # checks the settings before any photo is read
+    data = read_data(args, config.model.resolution)
+    if args.conditional:
+        config = train_config(args, len(data.class_names), small)
+    trainer = Trainer(config, data)
+    if small is not None:
+        trainer.grow_from(small)
+        say(f"grown from the {small.config.model.resolution}px run in {args.grow_from} (step {small.step}); "
+            f"its layers fade out over the first {config.fade_in:.0%} of this run")
+    return trainer, data
+
+
 def train(args: argparse.Namespace) -> None:
     rank, world = rank_and_world()
     say = print if rank == 0 else (lambda *a, **k: None)  # only rank 0 talks and writes files
     out = Path(args.out)
     checkpoint = out / "checkpoint.pt"
-    if args.resume and args.grow_from:
-        raise GanLibError("--grow-from starts a new run from a smaller one: leave it out when you --resume")
-    if args.fade_in is not None and not args.grow_from:
-        raise GanLibError("--fade-in sets how a --grow-from run blends in its new layers: use it with --grow-from")
-    if args.resume:
-        ckpt = Checkpoint.load(checkpoint)
-        data = read_data(args, ckpt.config.model.resolution)
-        changes = {k: v for k, v in (("steps", args.steps), ("minutes", args.minutes)) if v is not None}
-        trainer = Trainer.resume(ckpt, data, **changes)
-        say(f"resuming from step {trainer.step} of {checkpoint}")
-    else:
-        if checkpoint.exists():
-            raise GanLibError(f"{out} already holds a run: add --resume to continue it, or choose another --out")
-        small = Checkpoint.load(args.grow_from) if args.grow_from else None
-        config = train_config(args, 0, small)  # checks the settings before any photo is read
-        data = read_data(args, config.model.resolution)
-        if args.conditional:
-            config = train_config(args, len(data.class_names), small)
-        trainer = Trainer(config, data)
-        if small is not None:
-            trainer.grow_from(small)
-            say(f"grown from the {small.config.model.resolution}px run in {args.grow_from} (step {small.step}); "
-                f"its layers fade out over the first {config.fade_in:.0%} of this run")
+    check_run_options(args)
+    trainer, data = (resume_trainer if args.resume else new_trainer)(args, checkpoint, say)
     c = trainer.config
     limits = [f"{c.steps} steps" if c.steps else "", f"{c.minutes:g} min" if c.minutes else ""]
     say(f"{len(data)} images of {len(data.class_names)} classes at {c.model.resolution}px | device "
@@ -137,7 +153,12 @@ def train(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     from .plotting import save_grid
 
-    images = generate_images(args.checkpoint, args.n, args.truncation, args.seed, args.breed, pick_device(args.device))
+    if args.checkpoint == "course":
+        from . import pretrained
+
+        images = pretrained.load(device=pick_device(args.device)).sample(args.n, args.breed, args.seed, args.truncation)
+    else:
+        images = generate_images(args.checkpoint, args.n, args.truncation, args.seed, args.breed, pick_device(args.device))
     out = Path(args.out)
     if args.grid:
         save_grid(images, out)
@@ -151,7 +172,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """Generate (or read) fakes, draw as many real photos, and print the metrics."""
-    from .metrics import FEATURE_METRICS, check_metric_names, evaluate, format_results, get_extractor
+    from .distances import FEATURE_METRICS, check_metric_names, evaluate, format_results
+    from .features import get_extractor
 
     names = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     check_metric_names(names)  # before any image is generated or read
@@ -199,12 +221,19 @@ def positive_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gan_lib", description="Train and use dog GANs.")
     sub = p.add_subparsers(dest="command", required=True)
+    for add_command in (add_download_parser, add_train_parser, add_sample_parser, add_evaluate_parser):
+        add_command(sub)  # in this order in the help
+    return p
 
+
+def add_download_parser(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("download", help="download and extract a dog dataset")
     d.add_argument("name", nargs="?", default=DEFAULT_DATASET, choices=sorted(DATASETS))
     d.add_argument("--root", type=Path, help="where datasets go (default: the repository's data/ folder)")
     d.set_defaults(func=cmd_download)
 
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
     cpu, gpu = recommended_config("cpu"), recommended_config("cuda")  # the defaults, as help texts
     t = sub.add_parser("train", help="train a GAN; writes sample grids, checkpoints and metrics.jsonl",
                        description="Options left out follow the recipe measured best for the device "
@@ -215,6 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--max-per-class", type=positive_int, help="use only the first N images of each class")
     t.add_argument("--out", default="runs/dogs", help="output folder (default: runs/dogs)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    # The help lists the options in the order they are added: the helpers below keep that order.
+    add_budget_options(t, cpu, gpu)
+    add_architecture_options(t, cpu, gpu)
+    add_regularisation_options(t, cpu)
+    add_run_options(t, cpu)
+    t.set_defaults(func=cmd_train)
+
+
+def add_budget_options(t: argparse.ArgumentParser, cpu: TrainConfig, gpu: TrainConfig) -> None:
+    """Image size, how long to train, and the optimiser."""
     t.add_argument("--resolution", type=int, choices=RESOLUTIONS,
                    help=f"default: {cpu.model.resolution} on a CPU, {gpu.model.resolution} on a CUDA GPU")
     t.add_argument("--steps", type=positive_int,
@@ -226,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-g", type=positive_float, help=f"G's learning rate (default {cpu.lr_g})")
     t.add_argument("--lr-d", type=positive_float, help=f"D's learning rate (default {cpu.lr_d})")
     t.add_argument("--d-steps", type=positive_int, help=f"D updates per G update (default {cpu.d_steps})")
+
+
+def add_architecture_options(t: argparse.ArgumentParser, cpu: TrainConfig, gpu: TrainConfig) -> None:
+    """The networks (ModelConfig), growing from a smaller run, and conditioning on the breed."""
     t.add_argument("--latent-dim", type=positive_int, help=f"length of the noise vector (default {cpu.model.latent_dim})")
     t.add_argument("--g-width", type=positive_int, help=f"G's last-block channels (DCGAN paper: 64; default: "
                    f"{cpu.model.g_width} on a CPU, {gpu.model.g_width} on a CUDA GPU)")
@@ -243,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--fade-in", type=float, help=f"share of a --grow-from run over which the new layers blend in "
                    f"(default {cpu.fade_in})")
     t.add_argument("--conditional", action="store_true", help="condition both networks on the breed")
+
+
+def add_regularisation_options(t: argparse.ArgumentParser, cpu: TrainConfig) -> None:
+    """Augmentation, the EMA generator and the tricks that keep D in check."""
     t.add_argument("--diffaugment", help="e.g. color,translation,cutout (default: none)")
     t.add_argument("--ema", type=float, help=f"EMA decay of G's weights (0: off; default {cpu.ema_decay})")
     t.add_argument("--r1", type=float, help="R1 penalty weight (default: 0, off)")
@@ -250,16 +297,22 @@ def build_parser() -> argparse.ArgumentParser:
                    "BCE losses only; default 0)")
     t.add_argument("--instance-noise", type=float, help="std of noise added to D's inputs, fading to 0 over the "
                    "run (e.g. 0.1; default 0)")
+
+
+def add_run_options(t: argparse.ArgumentParser, cpu: TrainConfig) -> None:
+    """Seed, device, precision, and how often the run folder is written (config.SAMPLE_EVERY, ...)."""
     t.add_argument("--seed", type=int, help=f"default: {cpu.seed}")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     t.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast (used on CPUs where it measured faster)")
     t.add_argument("--log-every", type=positive_int, help=f"record losses every N steps (default {cpu.log_every})")
-    t.add_argument("--sample-every", type=positive_int, default=250, help="write a sample grid every N steps")
-    t.add_argument("--checkpoint-every", type=positive_int, default=500)
-    t.set_defaults(func=cmd_train)
+    t.add_argument("--sample-every", type=positive_int, default=SAMPLE_EVERY, help="write a sample grid every N steps")
+    t.add_argument("--checkpoint-every", type=positive_int, default=CHECKPOINT_EVERY)
 
-    s = sub.add_parser("sample", help="generate images from a checkpoint")
-    s.add_argument("checkpoint", help="a checkpoint.pt written by train")
+
+def add_sample_parser(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("sample", help="generate images from a checkpoint, or from the course's trained GAN")
+    s.add_argument("checkpoint", help='a checkpoint.pt written by train, or "course" for the course\'s own trained '
+                                      '64x64 GAN (gan_lib.pretrained: nine breeds)')
     s.add_argument("--out", default="samples.png", help="a PNG file (with --grid) or a folder")
     s.add_argument("--n", type=positive_int, default=64)
     s.add_argument("--grid", action=argparse.BooleanOptionalAction, default=True,
@@ -270,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto")
     s.set_defaults(func=cmd_sample)
 
+
+def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("evaluate", help="FD/KID/precision/recall/SWD of generated images against real ones, "
                                         "and how many look like dogs")
     what = e.add_mutually_exclusive_group(required=True)
@@ -288,7 +343,6 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="auto")
     e.set_defaults(func=cmd_evaluate)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,11 @@
 
 `recommended_config(device)` is the single source of the defaults: the command line, the notebooks and
 the benchmarks all start from it, so they agree by construction. The numbers behind it are in
-benchmarks/README.md.
+benchmarks/README.md. The dataclasses' own defaults are a different thing: `ModelConfig()` is the DCGAN
+paper's architecture (widths `DCGAN_WIDTH`), which the notebooks build to look at the networks, and
+`recommended_config` changes the resolution, the widths and the batch size to what measured best on the
+device (half the width on a CPU). How often a run folder gets sample grids and checkpoints
+(`SAMPLE_EVERY`, `CHECKPOINT_EVERY`) is defined here too, for the CLI and `callbacks.SaveProgress` alike.
 """
 from __future__ import annotations
 
@@ -23,6 +27,13 @@ D_NORMS = ("batch", "spectral", "none")
 UPSAMPLES = ("transpose", "resize")
 G_ARCHS = ("dcgan", "fastgan")  # fastgan: one conv per doubling plus skip-layer excitation (gan_lib/fastgan.py)
 D_ARCHS = ("dcgan", "projected")  # projected: D on a frozen EfficientNet-Lite1 (gan_lib/projected.py)
+DCGAN_WIDTH = 64  # the DCGAN paper's channel width (Radford et al. 2016): ModelConfig's default, and the GPU recipe's
+CPU_WIDTH = DCGAN_WIDTH // 2  # the CPU recipe's: 2-3x more steps per minute, a lower FD in the same time
+
+# A run folder (callbacks.SaveProgress, which `python -m gan_lib train` uses with --sample-every and
+# --checkpoint-every) gets a fixed-noise sample grid and a checkpoint every this many generator steps.
+SAMPLE_EVERY = 250
+CHECKPOINT_EVERY = 500
 
 # The run notebook 04 trains and later notebooks read (03's noise walk, for one), relative to the
 # notebooks/ folder, which is where Jupyter and the tests run them.
@@ -38,12 +49,16 @@ def check_choice(name: str, value: Any, choices: tuple) -> None:
 
 @dataclass
 class ModelConfig:
-    """Architecture settings shared by the generator and discriminator."""
+    """Architecture settings shared by the generator and discriminator.
+
+    The defaults are the DCGAN paper's networks (widths 64) at 32x32. A training run usually starts from
+    `recommended_config` instead, whose widths and resolution follow the device (32 on a CPU).
+    """
 
     resolution: int = 32
     latent_dim: int = 100
-    g_width: int = 64  # channels of G's last upsampling block; earlier blocks double it (DCGAN: 64)
-    d_width: int = 64  # channels of D's first conv block; later blocks double it (DCGAN: 64)
+    g_width: int = DCGAN_WIDTH  # channels of G's last upsampling block; earlier blocks double it
+    d_width: int = DCGAN_WIDTH  # channels of D's first conv block; later blocks double it
     g_norm: str = "batch"
     d_norm: str = "batch"
     upsample: str = "transpose"  # "transpose" (ConvTranspose2d) or "resize" (nearest x2 + conv); DCGAN G only
@@ -80,7 +95,11 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (the architecture lives in `model`)."""
+    """Everything that defines a training run (the architecture lives in `model`).
+
+    The defaults are a plain DCGAN run (ModelConfig's defaults, batches of 64); `recommended_config` is the
+    measured recipe for a device, which the command line starts from.
+    """
 
     model: ModelConfig = field(default_factory=ModelConfig)
     steps: int | None = 3000  # generator updates; None: no step limit (then `minutes` must be set)
@@ -169,12 +188,12 @@ def recommended_config(device: torch.device | str = "auto", **changes: Any) -> T
     so a checkpoint resumes on whatever device the next machine has.
     """
     kind = (pick_device() if str(device) == "auto" else torch.device(device)).type
-    size, batch_size = (64, 128) if kind == "cuda" else (32, 64)
+    size, width, batch_size = (64, DCGAN_WIDTH, 128) if kind == "cuda" else (32, CPU_WIDTH, 64)
     model_changes = {k: changes.pop(k) for k in list(changes) if k in ModelConfig.__dataclass_fields__}
     unknown = set(changes) - set(TrainConfig.__dataclass_fields__)
     if unknown:
         raise GanLibError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     if changes.get("minutes") is not None and "steps" not in changes:
         changes["steps"] = None  # with a time budget alone, time decides
-    model = ModelConfig(**({"resolution": size, "g_width": size, "d_width": size} | model_changes))
+    model = ModelConfig(**({"resolution": size, "g_width": width, "d_width": width} | model_changes))
     return TrainConfig(**({"model": model, "batch_size": batch_size, "device": str(device)} | changes))

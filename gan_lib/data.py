@@ -167,6 +167,54 @@ def _cache_key(paths: list[Path], resolution: int, annotations: Path | None) -> 
     return h.hexdigest()[:16]
 
 
+def _first_per_class(paths: list[Path], labels: list[int], max_per_class: int) -> tuple[list[Path], list[int]]:
+    """Only the first max_per_class files of each class, in their order."""
+    seen: dict[int, int] = {}
+    keep = []
+    for i, y in enumerate(labels):
+        seen[y] = seen.get(y, 0) + 1
+        if seen[y] <= max_per_class:
+            keep.append(i)
+    return [paths[i] for i in keep], [labels[i] for i in keep]
+
+
+def _read_cache(cache_file: Path) -> ImageData | None:
+    """The images decoded earlier into cache_file; None when there is no such file or it cannot be read."""
+    if not cache_file.exists():
+        return None
+    try:
+        cached = torch.load(cache_file, weights_only=True)
+        return ImageData(cached["images"], cached["labels"], list(cached["class_names"]))
+    except Exception:  # a damaged cache is only a cache: rebuild it
+        print(f"note: the image cache {cache_file.name} is unreadable; rebuilding it")
+        return None
+
+
+def _decode_or_reason(path: Path, resolution: int, annotations: Path | None) -> list[Tensor] | str:
+    """The crops of one image, or why it could not be read."""
+    ann = annotation_path(path, annotations) if annotations else None
+    try:
+        return decode_image(path, resolution, ann if ann and ann.exists() else None)
+    except Exception as e:  # corrupt, truncated, not an image at all, or a broken annotation file
+        return unreadable_reason(e, path)
+
+
+def _decode_all(paths: list[Path], labels: list[int], resolution: int, annotations: Path | None,
+                progress: bool, workers: int | None) -> tuple[list[Tensor], list[int], list[tuple[Path, str]]]:
+    """Decode the files in threads: (every crop, each crop's label, (path, reason) of each unreadable file)."""
+    images, out_labels, skipped = [], [], []
+    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
+        results = pool.map(lambda path: _decode_or_reason(path, resolution, annotations), paths)
+        for i, crops in enumerate(tqdm(results, total=len(paths), desc=f"decoding images at {resolution}px",
+                                       disable=not progress, unit="img")):
+            if isinstance(crops, str):
+                skipped.append((paths[i], crops))
+                continue
+            images.extend(crops)
+            out_labels.extend([labels[i]] * len(crops))
+    return images, out_labels, skipped
+
+
 def load_images(folder: Path | str, resolution: int = 32, annotations: Path | str | None = None,
                 max_per_class: int | None = None, cache_dir: Path | str | None = None,
                 progress: bool = True, workers: int | None = None) -> ImageData:
@@ -178,41 +226,14 @@ def load_images(folder: Path | str, resolution: int = 32, annotations: Path | st
     check_choice("resolution", resolution, RESOLUTIONS)
     paths, labels, names = list_images(folder)
     if max_per_class is not None:
-        seen: dict[int, int] = {}
-        keep = []
-        for i, y in enumerate(labels):
-            seen[y] = seen.get(y, 0) + 1
-            if seen[y] <= max_per_class:
-                keep.append(i)
-        paths, labels = [paths[i] for i in keep], [labels[i] for i in keep]
+        paths, labels = _first_per_class(paths, labels, max_per_class)
     annotations = Path(annotations) if annotations else None
     cache_dir = Path(cache_dir) if cache_dir else default_data_root() / "cache"
     cache_file = cache_dir / f"{Path(folder).name}-{resolution}px-{_cache_key(paths, resolution, annotations)}.pt"
-    if cache_file.exists():
-        try:
-            cached = torch.load(cache_file, weights_only=True)
-            return ImageData(cached["images"], cached["labels"], list(cached["class_names"]))
-        except Exception:  # a damaged cache is only a cache: rebuild it
-            print(f"note: the image cache {cache_file.name} is unreadable; rebuilding it")
-
-    def decode(i: int) -> list[Tensor] | str:
-        """The crops of image i, or why it could not be read."""
-        ann = annotation_path(paths[i], annotations) if annotations else None
-        try:
-            return decode_image(paths[i], resolution, ann if ann and ann.exists() else None)
-        except Exception as e:  # corrupt, truncated, not an image at all, or a broken annotation file
-            return unreadable_reason(e, paths[i])
-
-    images, out_labels, skipped = [], [], []
-    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
-        results = pool.map(decode, range(len(paths)))
-        for i, crops in enumerate(tqdm(results, total=len(paths), desc=f"decoding images at {resolution}px",
-                                       disable=not progress, unit="img")):
-            if isinstance(crops, str):
-                skipped.append((paths[i], crops))
-                continue
-            images.extend(crops)
-            out_labels.extend([labels[i]] * len(crops))
+    cached = _read_cache(cache_file)
+    if cached is not None:
+        return cached
+    images, out_labels, skipped = _decode_all(paths, labels, resolution, annotations, progress, workers)
     if skipped:
         print(skipped_report(skipped, len(paths)))
     if not images:
@@ -242,7 +263,10 @@ def skipped_report(skipped: list[tuple[Path, str]], total: int, show: int = 5) -
 
 
 def to_float(images: Tensor) -> Tensor:
-    """uint8 [0, 255] -> float [-1, 1], the range of the generator's tanh."""
+    """uint8 [0, 255] -> float [-1, 1], the range of the generator's tanh.
+
+    Taught in notebook 01.
+    """
     return images.float().div_(127.5).sub_(1.0)
 
 
@@ -257,7 +281,10 @@ def flip_where(images: Tensor, mirror: Tensor) -> Tensor:
 
 
 def random_flip(images: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """Mirror a random half of the batch left-right: a dog facing left is still a dog."""
+    """Mirror a random half of the batch left-right: a dog facing left is still a dog.
+
+    Taught in notebook 01.
+    """
     where = generator.device if generator is not None else images.device
     mirror = torch.rand(images.shape[0], generator=generator, device=where) < 0.5  # one coin per image
     return flip_where(images, mirror.to(images.device))

@@ -13,12 +13,10 @@ self-supervised discriminator (this generator trains against any gan_lib discrim
 """
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from .config import ModelConfig
-from .errors import GanLibError
-from .models import init_dcgan_weights
+from .models import init_dcgan_weights, label_embedding, with_labels
 
 SLE_SPAN = 3  # a map excites the one 2**3 = 8 times larger, as in the paper (8x8 -> 128x128 is its 16x)
 
@@ -57,7 +55,7 @@ class LightGenerator(nn.Module):
         # Channels of the maps at 4, 8, ..., resolution: g_width at half size (as in DCGAN's G), doubling
         # towards 4x4, and half of g_width at full size, where every channel costs the most.
         channels = [max(1, cfg.g_width * 2 ** (n - i) // 2) for i in range(n + 1)]
-        self.embed = nn.Embedding(cfg.num_classes, cfg.latent_dim) if cfg.num_classes else None
+        self.embed = label_embedding(cfg)
         in_dim = cfg.latent_dim * (2 if self.embed is not None else 1)
         self.start = nn.Sequential(nn.Linear(in_dim, 2 * channels[0] * 4 * 4, bias=False),
                                    nn.Unflatten(1, (2 * channels[0], 4, 4)), _norm(2 * channels[0], cfg.g_norm),
@@ -70,11 +68,7 @@ class LightGenerator(nn.Module):
         init_dcgan_weights(self)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        if self.embed is not None:
-            if labels is None:
-                raise GanLibError("this generator is class-conditional: pass labels (one breed index per noise vector)")
-            z = torch.cat([z, self.embed(labels)], dim=1)
-        maps = [self.start(z)]
+        maps = [self.start(with_labels(z, labels, self.embed))]
         for j, block in enumerate(self.blocks, start=1):
             h = block(maps[-1])
             if str(j) in self.excite:

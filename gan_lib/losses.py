@@ -23,6 +23,8 @@ def bce_d_loss(r: Tensor, f: Tensor, real_label: float = 1.0) -> Tensor:
 
     real_label < 1 is one-sided label smoothing (Salimans et al. 2016): D aims at 0.9, say, for photos,
     so it never grows arbitrarily confident and keeps giving G useful gradients.
+
+    Taught in notebook 02.
     """
     return F.binary_cross_entropy_with_logits(r, torch.full_like(r, real_label)) + \
         F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))

@@ -40,15 +40,37 @@ def _up_layer(c_in: int, c_out: int, method: str) -> nn.Module:
                          nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False))
 
 
+def label_embedding(cfg: ModelConfig) -> nn.Embedding | None:
+    """A generator's class embedding, one latent_dim-long vector per class (so its input doubles); None
+    when the generator is not class-conditional. Used by Generator and fastgan.LightGenerator."""
+    return nn.Embedding(cfg.num_classes, cfg.latent_dim) if cfg.num_classes else None
+
+
+def with_labels(z: Tensor, labels: Tensor | None, embed: nn.Embedding | None) -> Tensor:
+    """A generator's input: the noise `z`, followed by the embedding of `labels` when `embed` is set
+    (a class-conditional generator, which refuses to run without labels).
+
+    Taught in notebook 07.
+    """
+    if embed is None:
+        return z
+    if labels is None:
+        raise GanLibError("this generator is class-conditional: pass labels (one breed index per noise vector)")
+    return torch.cat([z, embed(labels)], dim=1)
+
+
 class Generator(nn.Module):
-    """Noise (and optionally a class label) -> image in [-1, 1]."""
+    """Noise (and optionally a class label) -> image in [-1, 1].
+
+    Taught in notebook 03.
+    """
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
         n = cfg.num_blocks
         channels = [cfg.g_width * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 256, 128, 64 at 32x32
-        self.embed = nn.Embedding(cfg.num_classes, cfg.latent_dim) if cfg.num_classes else None
+        self.embed = label_embedding(cfg)
         in_dim = cfg.latent_dim * (2 if self.embed is not None else 1)
         self.project = nn.Linear(in_dim, channels[0] * 4 * 4, bias=False)
         self.reshape = nn.Unflatten(1, (channels[0], 4, 4))  # a vector becomes a 4x4 feature map
@@ -67,15 +89,14 @@ class Generator(nn.Module):
 
     def start(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """The 4x4 feature map that the upsampling blocks grow into an image."""
-        if self.embed is not None:
-            if labels is None:
-                raise GanLibError("this generator is class-conditional: pass labels (one breed index per noise vector)")
-            z = torch.cat([z, self.embed(labels)], dim=1)
-        return self.stem(self.reshape(self.project(z)))
+        return self.stem(self.reshape(self.project(with_labels(z, labels, self.embed))))
 
 
 class Discriminator(nn.Module):
-    """Image (and optionally a class label) -> one real/fake logit per image (no sigmoid)."""
+    """Image (and optionally a class label) -> one real/fake logit per image (no sigmoid).
+
+    Taught in notebook 02.
+    """
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -100,7 +121,10 @@ class Discriminator(nn.Module):
         return self.verdict(self.features(x), labels)
 
     def verdict(self, features: Tensor, labels: Tensor | None = None) -> Tensor:
-        """One logit per image from its last (4x4) feature map."""
+        """One logit per image from its last (4x4) feature map.
+
+        Taught in notebook 07.
+        """
         h = features.flatten(1)
         logit = self.classify(h).squeeze(1)
         if self.embed is not None:

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .config import ModelConfig
-from .metrics import pretrained_efficientnet_lite
+from .features import pretrained_efficientnet_lite
 from .models import init_dcgan_weights
 
 TAPS = (3, 6, 14)  # EfficientNet-Lite1 blocks whose outputs D reads: strides 4, 8 and 16

@@ -1,7 +1,8 @@
 """Reference solutions — try the exercises first!
 
 One answer per notebook exercise, named like the exercise; `gan_lib.checks` has the matching
-check, e.g. `check_normalize(normalize)`.
+check, e.g. `check_normalize(normalize)`. Many are teaching copies of a library function (their
+docstrings say "Same as gan_lib...."); tests/test_solutions.py checks that they give its numbers.
 """
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from .models import init_dcgan_weights
 
 
 def normalize(images: Tensor) -> Tensor:
-    """uint8 [0, 255] -> float [-1, 1], the range of the generator's tanh."""
+    """Same as gan_lib.data.to_float: uint8 [0, 255] -> float [-1, 1], the range of the generator's tanh."""
     # .float() makes a new tensor, so the caller's images stay as they were. 0 -> -1, 255 -> 1.
     return images.float() / 127.5 - 1.0
 
 
 def flip(images: Tensor, generator: torch.Generator) -> Tensor:
-    """Mirror each image left-right with probability 1/2."""
+    """Same as gan_lib.data.random_flip: mirror each image left-right with probability 1/2."""
     # One coin per image, shaped (N, 1, 1, 1) so it broadcasts over channels, height and width.
     mirror = torch.rand(images.shape[0], generator=generator) < 0.5
     return torch.where(mirror.view(-1, 1, 1, 1), images.flip(-1), images)  # -1: the width axis
@@ -31,7 +32,8 @@ def flip(images: Tensor, generator: torch.Generator) -> Tensor:
 
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """BCE that punishes both mistakes: calling a real photo fake, and calling a fake real."""
+    """Same as gan_lib.losses.bce_d_loss: BCE that punishes both mistakes: calling a real photo fake, and calling
+    a fake real."""
     # The *_with_logits version applies the sigmoid itself, in a numerically stable way.
     real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))  # real = 1
     fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))  # fake = 0
@@ -86,7 +88,8 @@ def interpolate(z1: Tensor, z2: Tensor, steps: int) -> Tensor:
 
 
 def generator_loss(fake_logits: Tensor) -> Tensor:
-    """Non-saturating loss -log sigmoid(D(G(z))): BCE with the label 'real'."""
+    """Same as gan_lib.losses.nonsaturating_g_loss: non-saturating loss -log sigmoid(D(G(z))): BCE with the label
+    'real'."""
     # G wants D to call its images real (label 1). Unlike log(1 - D(G(z))), this keeps a strong
     # gradient when D confidently rejects the fakes, which is exactly the situation early in training.
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
@@ -96,7 +99,8 @@ def generator_loss(fake_logits: Tensor) -> Tensor:
 
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: Tensor, z: Tensor) -> float:
-    """One update of D: real photos are labelled 1, generated images 0."""
+    """Same as gan_lib.training.discriminator_step with its default loss (which returns the loss as "loss_d" of a
+    dict): one update of D: real photos are labelled 1, generated images 0."""
     with torch.no_grad():  # this step trains D only: no graph (and no gradients) back into G
         fake = G(z)
     loss = discriminator_loss(D(real), D(fake))
@@ -107,7 +111,8 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer,
 
 
 def generator_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: Tensor) -> float:
-    """One update of G: change G so that D calls its images real."""
+    """Same as gan_lib.training.generator_step with its default loss (which returns the loss as "loss_g" of a
+    dict): one update of G: change G so that D calls its images real."""
     # D is the judge here: gradients flow *through* it into G, but D's own weights need none.
     D.requires_grad_(False)
     loss = generator_loss(D(G(z)))
@@ -122,7 +127,10 @@ def generator_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: 
 
 
 def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> float:
-    """Fréchet distance of two Gaussians: ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))."""
+    """Fréchet distance of two Gaussians: ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)).
+
+    Same as gan_lib.distances.frechet_distance, which takes the features themselves and fits the Gaussians.
+    """
     mean_term = (mu1 - mu2).pow(2).sum()  # squared distance between the means
     # Tr((S1 S2)^(1/2)) is the sum of the square roots of the eigenvalues of S1 S2. Those equal the
     # eigenvalues of sqrt(S1) S2 sqrt(S1), which is symmetric, so eigvalsh gives them as real numbers.
@@ -134,7 +142,11 @@ def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -
 
 
 def kid_mmd(x: Tensor, y: Tensor) -> float:
-    """Unbiased MMD^2 between feature sets x (n, d) and y (m, d) with KID's kernel k(a, b) = (a.b / d + 1)^3."""
+    """Unbiased MMD^2 between feature sets x (n, d) and y (m, d) with KID's kernel k(a, b) = (a.b / d + 1)^3.
+
+    Same as one subset of gan_lib.distances.kernel_inception_distance (torchmetrics' KID), which averages
+    this over random subsets.
+    """
     d = x.shape[1]
     k_xx = (x @ x.T / d + 1) ** 3  # k for every pair within x
     k_yy = (y @ y.T / d + 1) ** 3
@@ -150,7 +162,8 @@ def kid_mmd(x: Tensor, y: Tensor) -> float:
 
 
 def smoothed_d_loss(real_logits: Tensor, fake_logits: Tensor, smoothing: float = 0.1) -> Tensor:
-    """D's BCE loss with one-sided label smoothing: photos aim at 1 - smoothing (0.9), fakes still at 0."""
+    """Same as gan_lib.losses.bce_d_loss(real_logits, fake_logits, real_label=1 - smoothing): D's BCE loss with
+    one-sided label smoothing: photos aim at 1 - smoothing (0.9), fakes still at 0."""
     # Only the photos' target moves: smoothing the fakes' target too would reward D for calling fakes a bit real.
     real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, 1 - smoothing))
     fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
@@ -158,13 +171,15 @@ def smoothed_d_loss(real_logits: Tensor, fake_logits: Tensor, smoothing: float =
 
 
 def hinge_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """Hinge loss of D: push photos' logits above +1 and fakes' below -1, and no further."""
+    """Same as gan_lib.losses.hinge_d_loss: hinge loss of D: push photos' logits above +1 and fakes' below -1,
+    and no further."""
     # relu: a logit already beyond its margin costs nothing and gets no gradient.
     return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
 
 
 def hinge_g_loss(fake_logits: Tensor) -> Tensor:
-    """Hinge loss of G: raise D's logits on the fakes (no relu, so the push never fades)."""
+    """Same as gan_lib.losses.hinge_g_loss: hinge loss of G: raise D's logits on the fakes (no relu, so the push
+    never fades)."""
     return -fake_logits.mean()
 
 
@@ -200,7 +215,8 @@ def one_hot_input(z: Tensor, labels: Tensor, num_classes: int) -> Tensor:
 
 
 def slerp(z1: Tensor, z2: Tensor, steps: int) -> Tensor:
-    """`steps` points on the arc from z1 to z2 (both included), as (steps, latent_dim): spherical interpolation."""
+    """Same as gan_lib.sampling.slerp: `steps` points on the arc from z1 to z2 (both included), as
+    (steps, latent_dim): spherical interpolation."""
     t = torch.linspace(0, 1, steps, device=z1.device).view(-1, 1)  # (steps, 1): 0 at z1, 1 at z2
     # The angle between the two directions: arccos of the unit vectors' dot product (the vectors themselves
     # would give no cosine at all). Clamped, because rounding can push it just above 1, where arccos is nan.
@@ -213,7 +229,8 @@ def slerp(z1: Tensor, z2: Tensor, steps: int) -> Tensor:
 
 
 def truncated_noise(n: int, latent_dim: int, threshold: float, generator: torch.Generator) -> Tensor:
-    """N(0, I) noise (n, latent_dim) whose entries beyond ±threshold are redrawn: the truncation trick."""
+    """Same as gan_lib.models.sample_noise(n, latent_dim, truncation=threshold, generator=generator): N(0, I)
+    noise (n, latent_dim) whose entries beyond ±threshold are redrawn: the truncation trick."""
     z = torch.randn(n, latent_dim, generator=generator)  # every draw from `generator`: same seed, same noise
     outside = z.abs() > threshold  # entry by entry, not the vector's length
     # Redraw only those entries, from the same normal distribution; a redraw can land outside again, so loop.

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from .augment import Augmented, InstanceNoise
-from .callbacks import ProgressBar, shows_progress, training_progress
+from .callbacks import ProgressBar, call_moment, in_order, shows_progress, training_progress
 from .checkpoint import Checkpoint
 from .config import ModelConfig, TrainConfig, pick_device
 from .data import Batches, ImageData
@@ -34,7 +34,7 @@ from .networks import build_discriminator, build_generator, grow, set_fade_in
 from .precision import MixedPrecision, amp_dtype, default_cache_file
 from .sampling import generate
 
-Callback = Callable[["Trainer"], None]  # called after every step; an optional .finish(trainer) at the end
+Callback = Callable[["Trainer"], None]  # called after every step; optional moments: see callbacks.py
 
 
 # --- the two steps of the game -------------------------------------------------------------------
@@ -42,7 +42,10 @@ Callback = Callable[["Trainer"], None]  # called after every step; an optional .
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: Tensor, z: Tensor,
                        labels: Tensor | None = None, loss: GanLoss = NONSATURATING) -> dict[str, Tensor]:
-    """One update of D: real photos are the positive class, generated images the negative class."""
+    """One update of D: real photos are the positive class, generated images the negative class.
+
+    Taught in notebooks 02 and 04.
+    """
     # 1. A batch of fakes. no_grad: this step trains D only, so nothing flows back into G.
     with torch.no_grad():
         fake = G(z, labels)
@@ -62,7 +65,10 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer,
 def generator_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: Tensor,
                    labels: Tensor | None = None, loss: GanLoss = NONSATURATING,
                    real: Tensor | None = None) -> dict[str, Tensor]:
-    """One update of G: turn noise into images, ask D, and change G so that D calls them real."""
+    """One update of G: turn noise into images, ask D, and change G so that D calls them real.
+
+    Taught in notebook 04.
+    """
     with frozen(D):  # gradients flow *through* D into G, but D's own weights get none
         # 1. Generate images from the sampled noise.
         fake = G(z, labels)
@@ -97,7 +103,10 @@ def judge(D: nn.Module, images: Tensor, labels: Tensor | None = None) -> Tensor:
 
 @contextlib.contextmanager
 def frozen(model: nn.Module) -> Iterator[nn.Module]:
-    """Switch off gradients for `model`'s weights inside the block, and back on afterwards (even on errors)."""
+    """Switch off gradients for `model`'s weights inside the block, and back on afterwards (even on errors).
+
+    Taught in notebook 04.
+    """
     trainable = [p.requires_grad for p in model.parameters()]  # a frozen part (e.g. a pretrained trunk) stays frozen
     model.requires_grad_(False)
     try:
@@ -161,6 +170,31 @@ def diagnose_divergence(record: dict[str, float], previous: dict[str, float] | N
     return f"{msg}. {divergence_hints(config)}"
 
 
+# --- what changes over a run: callbacks that act before each step ------------------------------------
+
+
+class FadeInSchedule:
+    """Grown networks (`--grow-from`) blend their new layers in over the first `fade_in` share of the run."""
+
+    order = -10  # before anything that looks at the networks
+
+    def before_step(self, trainer: "Trainer") -> None:
+        # Never back: a budget extended on resume must not bring the old layers back.
+        alpha = max(float(trainer.G.alpha), min(1.0, training_progress(trainer)[0] / trainer.config.fade_in))
+        set_fade_in(alpha, trainer.G, trainer.D, trainer.ema)
+
+
+class InstanceNoiseSchedule:
+    """Instance noise fades linearly from `config.instance_noise` at the start to 0 at the end of the run."""
+
+    order = -10
+
+    def before_step(self, trainer: "Trainer") -> None:
+        sigma = trainer.config.instance_noise * (1 - training_progress(trainer)[0])
+        for layer in trainer.noise_layers:
+            layer.sigma = sigma
+
+
 # --- the Trainer ---------------------------------------------------------------------------------
 
 
@@ -212,26 +246,36 @@ class Trainer:
         return G, D
 
     def _compose(self) -> None:
-        """The networks as the two steps see them: under torchrun, DDP for the network being trained (it
-        averages gradients over processes); D through DiffAugment; both under mixed precision."""
+        """The networks as the two steps see them, each named for its role in `train_step`.
+
+        Under torchrun the network being trained is wrapped in DDP (it averages gradients over
+        processes); D is seen through DiffAugment and instance noise when they are on; both run under
+        bf16 autocast where that was measured faster (`precision.amp_dtype`).
+        """
         c = self.config
-        G_train, D_train = self.G, self.D
-        if self.world > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            G_train = nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
-            D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
         self.amp_dtype = run_dtype(c, self.device, self.world)
         mixed = (lambda net: MixedPrecision(net, self.amp_dtype)) if self.amp_dtype else (lambda net: net)
-        def judged(D: nn.Module) -> nn.Module:  # what D sees: DiffAugment, then instance noise, when switched on
-            if c.diffaugment:
-                D = Augmented(D, c.diffaugment, self.rng)
+        ddp = (lambda net: nn.parallel.DistributedDataParallel(
+            net, device_ids=[self.device.index] if self.device.type == "cuda" else None)) if self.world > 1 else (lambda net: net)
+        self.noise_layers: list[InstanceNoise] = []  # their sigma fades over the run (InstanceNoiseSchedule)
+
+        def seen(D: nn.Module) -> nn.Module:  # what D looks at: DiffAugment, then instance noise, when switched on
+            D = Augmented(D, c.diffaugment, self.rng) if c.diffaugment else D
             if c.instance_noise > 0:
-                D = InstanceNoise(D, lambda: c.instance_noise * (1 - training_progress(self)[0]), self.rng)
+                D = InstanceNoise(D, c.instance_noise, self.rng)
+                self.noise_layers.append(D)
             return D
 
-        # (G, D) for the D step, where G only makes fakes; (G, D) for the G step, where D only judges.
-        self._d_step_nets = mixed(self.G), mixed(judged(D_train))
-        self._g_step_nets = mixed(G_train), mixed(judged(self.D))
+        self.G_drawing = mixed(self.G)  # (1) the D step: G only draws the fakes
+        self.D_learning = mixed(seen(ddp(self.D)))  # (1) the D step: D learns from photos and fakes
+        self.G_learning = mixed(ddp(self.G))  # (2) the G step: G learns
+        self.D_judging = mixed(seen(self.D))  # (2) the G step: D only judges (frozen inside generator_step)
+        # What changes over a run is a callback moment, not a branch in the step (`_run` calls them first).
+        self.schedules: list = []
+        if c.model.grown_from:
+            self.schedules.append(FadeInSchedule())
+        if self.noise_layers:
+            self.schedules.append(InstanceNoiseSchedule())
 
     # --- one step --------------------------------------------------------------------------------
     def _noise(self, n: int) -> Tensor:
@@ -246,22 +290,22 @@ class Trainer:
         return real, (labels if self.config.model.num_classes else None)
 
     def train_step(self) -> dict[str, Tensor]:
-        """One round of the game: `d_steps` discriminator updates, then one generator update."""
-        c = self.config
-        if c.model.grown_from:  # grown networks blend their new layers in over the first `fade_in` of the run
-            # Never back: a budget extended on resume must not bring the old layers back.
-            alpha = max(float(self.G.alpha), min(1.0, training_progress(self)[0] / c.fade_in))
-            set_fade_in(alpha, self.G, self.D, self.ema)
-        for _ in range(c.d_steps):
+        """One round of the game, as in PyTorch's DCGAN example: (1) update D `d_steps` times, (2) update G once.
+
+        Taught in notebook 04.
+        """
+        # (1) Update D: a batch of photos is the "real" class, G's drawings the "fake" class.
+        for _ in range(self.config.d_steps):
             real, labels = self._real_batch()
-            stats = discriminator_step(*self._d_step_nets, self.opt_d, real, self._noise(len(real)), labels, self.loss)
+            stats = discriminator_step(self.G_drawing, self.D_learning, self.opt_d, real, self._noise(len(real)),
+                                       labels, self.loss)
         stats["grad_norm_d"] = grad_norm(self.D)
-        # The generator draws labels like the data does (the last real batch's) when conditional.
-        stats |= generator_step(*self._g_step_nets, self.opt_g, self._noise(len(real)), labels, self.loss, real)
+        # (2) Update G: D's verdict on new fakes (labels drawn like the last real batch's), through a frozen D.
+        stats |= generator_step(self.G_learning, self.D_judging, self.opt_g, self._noise(len(real)), labels,
+                                self.loss, real)
         stats["grad_norm_g"] = grad_norm(self.G)
-        if self.ema is not None:
-            # Warm-up: early on the average would be dominated by the random initial weights.
-            update_ema(self.ema, self.G, min(c.ema_decay, (1 + self.step) / (10 + self.step)))
+        if self.ema is not None:  # the EMA generator follows G (warm-up: early weights are still random)
+            update_ema(self.ema, self.G, min(self.config.ema_decay, (1 + self.step) / (10 + self.step)))
         self.step += 1
         return stats
 
@@ -278,30 +322,32 @@ class Trainer:
         return None
 
     def _run(self, callbacks: list[Callback] | None, progress: bool) -> Iterator[None]:
-        """Train until `_finished`, calling the callbacks after every step; yields after each step."""
+        """Train until `_finished`, calling each callback at its moments (`callbacks.py`); yields after each step."""
         callbacks = list(callbacks or [])
         if progress and not any(shows_progress(cb) for cb in callbacks):
             callbacks.insert(0, ProgressBar())
+        callbacks = in_order([*self.schedules, *callbacks])
         self._stop, self.stop_reason = False, None
         start, seconds_before = time.perf_counter(), self.seconds
+        call_moment(callbacks, "before_fit", self)
         with self._ctrl_c_finishes_the_step():
             try:
                 while (reason := self._finished()) is None:
+                    call_moment(callbacks, "before_step", self)
                     stats = self.train_step()
                     self.seconds = seconds_before + time.perf_counter() - start
                     if self.step % self.config.log_every == 0 or self.step == self.config.steps:
                         self._log(stats)
-                    for cb in callbacks:
-                        cb(self)
+                    for cb in callbacks:  # after the step: callbacks are called (those that are callable)
+                        if callable(cb):
+                            cb(self)
                     yield
                 self.stop_reason = reason if self.stop_reason is None else self.stop_reason
             except KeyboardInterrupt:  # raised by a callback, or a second Ctrl-C
                 self.stop_reason = "interrupted"
         if self.interrupted:
             print(f"\ninterrupted at step {self.step}; call fit() again to continue")
-        for cb in callbacks:  # e.g. a final sample grid and checkpoint
-            if hasattr(cb, "finish"):
-                cb.finish(self)
+        call_moment(callbacks, "finish", self)  # e.g. a final sample grid and checkpoint
 
     @contextlib.contextmanager
     def _ctrl_c_finishes_the_step(self) -> Iterator[None]:

@@ -62,11 +62,11 @@ def test_instance_noise_blurs_what_d_sees_and_fades():
     from gan_lib.augment import InstanceNoise
 
     seen = []
-    judge = InstanceNoise(lambda x, labels=None: seen.append(x) or x.mean(), sigma=lambda: 0.5,
+    judge = InstanceNoise(lambda x, labels=None: seen.append(x) or x.mean(), sigma=0.5,
                           generator=torch.Generator().manual_seed(0))
     x = torch.zeros(64, 3, 8, 8)
     judge(x)
     assert seen[-1].std().item() == pytest.approx(0.5, rel=0.05)  # Gaussian noise of that std
-    judge.sigma = lambda: 0.0
+    judge.sigma = 0.0
     judge(x)
     assert torch.equal(seen[-1], x)  # faded out: D sees the images as they are

@@ -90,6 +90,23 @@ def test_cli_defaults_are_the_recommended_recipe():
     assert cli.train_config(cli.build_parser().parse_args(["train"]), 10).device == "auto"
 
 
+def test_run_folder_intervals_and_widths_come_from_config():
+    import inspect
+
+    from gan_lib import cli, config
+    from gan_lib.callbacks import SaveProgress
+
+    # The CLI's --sample-every/--checkpoint-every and SaveProgress's own defaults are config's numbers.
+    args = cli.build_parser().parse_args(["train"])
+    saver = {name: p.default for name, p in inspect.signature(SaveProgress).parameters.items()}
+    assert (args.sample_every, args.checkpoint_every) == (config.SAMPLE_EVERY, config.CHECKPOINT_EVERY) == (250, 500)
+    assert (saver["sample_every"], saver["checkpoint_every"]) == (args.sample_every, args.checkpoint_every)
+    # ModelConfig() is the DCGAN paper's widths; the recipe halves them on a CPU and keeps them on a GPU.
+    assert config.ModelConfig().g_width == config.ModelConfig().d_width == config.DCGAN_WIDTH == 64
+    assert config.recommended_config("cpu").model.g_width == config.CPU_WIDTH == 32
+    assert config.recommended_config("cuda").model.d_width == config.DCGAN_WIDTH
+
+
 def test_bad_arguments_are_rejected_by_the_parser(capsys):
     from gan_lib.cli import build_parser
 

@@ -124,14 +124,17 @@ def test_a_grown_run_fades_in_over_its_share_resumes_exactly_and_loads_back(tiny
     whole = Trainer(config, data).grow_from(small)
     assert torch.equal(whole.G.old_rgb.weight, small.G.blocks[-2].weight)
     alphas = []
-    for _ in range(4):
-        whole.train_step()
-        alphas.append(whole.G.alpha.item())
-        assert whole.D.alpha == whole.ema.alpha == whole.G.alpha
+
+    def record(t: Trainer) -> None:  # after each step: the alpha that step trained with
+        alphas.append(t.G.alpha.item())
+        assert t.D.alpha == t.ema.alpha == t.G.alpha
+
+    whole.fit(callbacks=[record], progress=False)
     assert alphas == [0.0, 0.5, 1.0, 1.0]  # 0 -> 1 over the first half of the 4 steps, then the new layers alone
 
     half = Trainer(config, data).grow_from(small)  # the same budget, so the same fade-in: stopped after 2 steps
-    half.train_step(), half.train_step()
+    half.fit(callbacks=[lambda t: t.request_stop() if t.step == 2 else None], progress=False)
+    assert half.step == 2
     half.save(tmp_path / "ckpt.pt")
     resumed = Trainer.resume(tmp_path / "ckpt.pt", data).fit(progress=False)
     assert resumed.step == 4 and resumed.G.alpha == 1
@@ -144,8 +147,8 @@ def test_a_grown_run_fades_in_over_its_share_resumes_exactly_and_loads_back(tiny
     assert principal_directions(G, k=2, n=20).vectors.shape == (2, 16)  # GANSpace reads the grown G too
 
     longer = Trainer.resume(tmp_path / "done.pt", data, steps=40)  # a longer budget: 4 steps are now 10%
-    longer.train_step()
-    assert longer.G.alpha == 1  # the faded-out layers do not come back
+    longer.fit(callbacks=[lambda t: t.request_stop()], progress=False)
+    assert longer.step == 5 and longer.G.alpha == 1  # the faded-out layers do not come back
 
 
 def test_a_small_run_without_an_ema_grows_one_from_its_generator(tiny_folder, tmp_path):

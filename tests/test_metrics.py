@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
-from gan_lib import metrics
+from gan_lib import distances, features, metrics
 from gan_lib.data import load_images
 from gan_lib.errors import GanLibError
 from http_server import FileServer, closed_port_url
@@ -225,7 +225,7 @@ def test_dog_report_from_logits() -> None:
 
 def test_classifier_head_matches_the_network(effnet: nn.Module) -> None:
     images = colour_fields(2, seed=0)
-    x = (metrics._resize(images, 224) - 127.0) / 128.0
+    x = (features._resize(images, 224) - 127.0) / 128.0
     with torch.no_grad():
         expected = effnet.net(x)  # EfficientNet's own forward: features, pooling, (eval) dropout, classifier
     torch.testing.assert_close(effnet.classify(metrics.extract_features(images, effnet)), expected,
@@ -255,7 +255,7 @@ def test_dog_o_meter_real_photos_and_noise(effnet: nn.Module, real_dir: Path, re
 def test_evaluate_dogs_reuses_the_features(effnet: nn.Module, real_dir: Path, tmp_path: Path) -> None:
     photos_64 = load_images(real_dir, 64, max_per_class=1, cache_dir=tmp_path, progress=False).images
     report = metrics.dog_o_meter(photos_64, extractor=effnet)
-    with mock.patch.object(metrics, "dog_o_meter", side_effect=AssertionError("features extracted twice")):
+    with mock.patch.object(distances, "dog_o_meter", side_effect=AssertionError("features extracted twice")):
         results = metrics.evaluate(photos_64, photos_64, extractor=effnet, metrics=("pr", "dogs"), cache_dir=tmp_path)
     assert results["dog_share"] == report.dog_share and (results["precision"], results["recall"]) == (1.0, 1.0)
     breeds = [k.removeprefix("breed: ") for k in results if k.startswith("breed: ")]
@@ -282,7 +282,7 @@ def test_laplacian_pyramid_reconstructs() -> None:
     assert [p.shape[-1] for p in pyramid] == [64, 32, 16]
     rebuilt = pyramid[-1]
     for level in reversed(pyramid[:-1]):
-        rebuilt = level + metrics._pyr_up(rebuilt, level.shape[-2:])
+        rebuilt = level + distances._pyr_up(rebuilt, level.shape[-2:])
     torch.testing.assert_close(rebuilt, x, atol=1e-3, rtol=0)
 
 

@@ -17,6 +17,8 @@ class FakeRun:
         self.config = SimpleNamespace(model=SimpleNamespace(latent_dim=8, num_classes=0))
 
     def advance(self, monitor: TrainingMonitor, steps: int, log_every: int = 10) -> None:
+        if self.step == 0:
+            monitor.before_fit(self)  # as Trainer.fit does before the first step
         for _ in range(steps):
             self.step += 1
             self.seconds += 0.05  # 50 ms steps, as on a CPU: a quality check now and then, within 5%
@@ -77,6 +79,7 @@ def test_collapse_is_noticed_and_diverse_samples_are_not():
 def test_quality_checks_stay_within_the_time_budget():
     run = FakeRun(0.6, 0.4, as_float(photos(seed=2)), photos())
     monitor = TrainingMonitor(warmup=0, budget=0.05, quality_samples=32)
+    monitor.before_fit(run)
 
     def fast_steps(n: int) -> None:  # 10 ms training steps: the quality check must be rare
         for _ in range(n):

@@ -63,6 +63,8 @@ class FakeTrainer:
 
 
 def run_steps(dashboard: LiveDashboard, trainer: FakeTrainer, n: int) -> None:
+    if trainer.step == 0:
+        dashboard.before_fit(trainer)  # as Trainer.fit does before the first step
     for _ in range(n):
         trainer.advance()
         dashboard(trainer)
@@ -206,6 +208,7 @@ def test_progress_bar_is_time_based_and_full_at_a_normal_end(capsys):
 
     trainer, bar = FakeTrainer(steps=1000), ProgressBar(every=1)
     trainer.config.minutes = 1.0
+    bar.before_fit(trainer)
     for _ in range(12):
         trainer.advance()
         bar(trainer)
@@ -220,6 +223,7 @@ def test_dashboard_shows_alerts_and_the_live_quality_number(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *objs: None)
     trainer, dashboard = FakeTrainer(steps=400), LiveDashboard(every=50, mode="widget")
     trainer.samples = torch.rand(4, 3, 16, 16) * 2 - 1  # SWD needs 16 px or more
+    dashboard.before_fit(trainer)
     for _ in range(300):
         trainer.advance()
         trainer.history[-1].update(d_real=0.98, d_fake=0.01)  # D wins by a mile

@@ -88,7 +88,7 @@ def test_the_trainer_wraps_its_networks_as_measured(monkeypatch):
     config = recommended_config("cpu", steps=1, batch_size=8, latent_dim=8, g_width=4, d_width=4)
     fake_clock(monkeypatch, fp32=0.2, bf16=0.1)
     trainer = Trainer(config, data)
-    assert trainer.amp_dtype is torch.bfloat16 and isinstance(trainer._d_step_nets[1], MixedPrecision)
+    assert trainer.amp_dtype is torch.bfloat16 and isinstance(trainer.D_learning, MixedPrecision)
     config.amp = False  # --no-amp
     assert Trainer(config, data).amp_dtype is None
 

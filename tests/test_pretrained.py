@@ -35,11 +35,11 @@ def test_photos_hold_out_the_samoyed_and_every_tenth_photo(woof):
 
 
 @pytest.mark.slow
-def test_trained_in_chunks_judged_packed_and_loaded(woof, tmp_path):
+def test_trained_in_chunks_judged_packed_and_loaded(woof, tmp_path, monkeypatch):
     run, packed = tmp_path / "run", tmp_path / "pkg" / "course_gan.pt"
     first = build.train(woof, minutes=0.01, out=run, **TINY)
     assert first.config.model.resolution == 64 and first.config.model.num_classes == 9
-    second = build.train(woof, minutes=0.02, out=run)  # the next session continues the same run
+    second = build.train(woof, minutes=first.seconds / 60 + 0.01, out=run)  # the next session continues the run
     assert second.step > first.step and second.config.model.g_width == 4
     assert [s["from_step"] for s in map(json.loads, (run / "sessions.jsonl").read_text().splitlines())] == [0, first.step]
 
@@ -61,6 +61,13 @@ def test_trained_in_chunks_judged_packed_and_loaded(woof, tmp_path):
     assert torch.equal(images, gan.sample(4, breed="beagle", seed=1))
     with pytest.raises(GanLibError, match="unknown breed"):
         gan.sample(1, breed="Samoyed")  # the breed it never saw
+
+    # The command line samples from it by the name "course".
+    from gan_lib.cli import main
+
+    monkeypatch.setattr(pretrained, "PACKED", packed)
+    assert main(["sample", "course", "--breed", "beagle", "--n", "4", "--seed", "1", "--out", str(tmp_path / "b.png")]) == 0
+    assert (tmp_path / "b.png").is_file()
 
 
 def test_a_missing_or_damaged_file_says_what_to_do(tmp_path):

@@ -334,11 +334,12 @@ def test_label_smoothing_and_instance_noise_are_switches_of_a_run(tiny_folder, t
 
     data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
     trainer = Trainer(small_config(steps=4, label_smoothing=0.1, instance_noise=0.2, diffaugment=""), data)
-    noisy = trainer._d_step_nets[1]
-    noisy = noisy.net if hasattr(noisy, "net") else noisy  # under mixed precision, the wrapped network
-    assert isinstance(noisy, InstanceNoise) and noisy.sigma() == pytest.approx(0.2)
-    trainer.fit(progress=False)
-    assert noisy.sigma() == pytest.approx(0.0)  # faded to nothing by the end of the run
+    assert len(trainer.noise_layers) == 2  # D as the D step and as the G step see it
+    assert all(isinstance(layer, InstanceNoise) and layer.sigma == pytest.approx(0.2) for layer in trainer.noise_layers)
+    seen = []
+    trainer.fit(callbacks=[lambda t: seen.append(tuple(layer.sigma for layer in t.noise_layers))], progress=False)
+    # Before each of the 4 steps the schedule lowered it linearly, towards 0 at the end of the run.
+    assert [a for a, b in seen if a == b] == pytest.approx([0.2, 0.15, 0.1, 0.05])
     assert trainer.loss.d_loss(torch.tensor([10.0]), torch.tensor([-10.0])) > 0.3  # 0.9 targets: no loss near 0
     with pytest.raises(GanLibError, match="instance_noise"):
         small_config(instance_noise=-1.0)
@@ -367,3 +368,50 @@ def test_conditional_generator_draws_the_class_it_is_asked_for():
         assert own < other, (k, drawn[k].tolist())
     # and the label moves the colour a good part of the way between the two classes
     assert (drawn[0] - drawn[1]).norm() > 0.25 * (colours[0] - colours[1]).norm(), [d.tolist() for d in drawn]
+
+
+class Moments:
+    """A callback that writes down every moment it is called at, into a shared log."""
+
+    def __init__(self, name: str, log: list, order: int = 0) -> None:
+        self.name, self.log, self.order = name, log, order
+
+    def before_fit(self, trainer):
+        self.log.append((self.name, "before_fit", trainer.step))
+
+    def before_step(self, trainer):
+        self.log.append((self.name, "before_step", trainer.step))
+
+    def __call__(self, trainer):
+        self.log.append((self.name, "after_step", trainer.step))
+
+    def finish(self, trainer):
+        self.log.append((self.name, "finish", trainer.step))
+
+
+def test_callbacks_are_called_at_their_moments_in_their_order(tiny_folder, tmp_path):
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    log = []
+    late, early = Moments("late", log, order=5), Moments("early", log, order=-5)
+    Trainer(small_config(steps=2), data).fit(callbacks=[late, early, Moments("plain", log)], progress=False)
+    order = ["early", "plain", "late"]  # sorted by `order`, whatever the list's order
+    expected = [(n, "before_fit", 0) for n in order]
+    for step in (0, 1):
+        expected += [(n, "before_step", step) for n in order] + [(n, "after_step", step + 1) for n in order]
+    assert log == expected + [(n, "finish", 2) for n in order]
+
+
+def test_the_saver_writes_the_monitors_quality_number_whatever_the_list_order(tiny_folder, tmp_path):
+    import json
+
+    from gan_lib.callbacks import TrainingMonitor
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    saver = SaveProgress(tmp_path / "run", sample_every=2, checkpoint_every=2)
+    monitor = TrainingMonitor(warmup=0, quality_samples=8, budget=1.0)
+    Trainer(small_config(steps=2), data).fit(callbacks=[saver, monitor], progress=False)  # saver listed first
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all("swd" in r for r in records)  # the monitor ran before the saver wrote each record

@@ -49,9 +49,9 @@ def _float32(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def load(path: Path | str = PACKED, device: torch.device | str = "cpu") -> CourseGAN:
+def load(path: Path | str | None = None, device: torch.device | str = "cpu") -> CourseGAN:
     """The course's GAN from `path` (the packaged file by default), ready to sample on `device`."""
-    path = Path(path)
+    path = Path(path) if path is not None else PACKED
     if not path.is_file():
         raise GanLibError(f"the course's trained GAN is not in this install ({path} is missing): reinstall the "
                           f"course, or make it with `python -m gan_lib.pretrained.build train` and `... export`")

@@ -26,14 +26,15 @@ from ..callbacks import SaveProgress, TrainingMonitor
 from ..checkpoint import Checkpoint
 from ..config import recommended_config
 from ..data import ImageData, hold_out, load_images, to_uint8
+from ..distances import evaluate, nearest_neighbours
 from ..errors import GanLibError
 from ..files import save_atomically
-from ..metrics import breed_match, dog_o_meter, evaluate, imagenet_logits, nearest_neighbours
 from ..models import sample_noise
 from ..plotting import save_grid
 from ..precision import cpu_name
 from ..sampling import generate, load_generator
 from ..training import Trainer
+from ..verdicts import breed_match, dog_o_meter, imagenet_logits
 from . import FORMAT, PACKED, VERSION
 
 HELD_OUT_BREED = "Samoyed"  # distinctive (white, fluffy) and named right by the classifier in 2 of 3 photos
