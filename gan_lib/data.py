@@ -83,11 +83,13 @@ def hold_out(data: ImageData, every: int = 10) -> tuple[ImageData, ImageData]:
 
 
 def default_data_root() -> Path:
-    """Where datasets and caches live: $GAN_HOME, else the repository's data/ folder, else ~/.cache/gan_lib."""
+    """Where datasets and caches live: $GAN_HOME, else the repository's data/ folder in a source checkout,
+    else (a pip-installed course, e.g. on Colab) ~/.cache/gan_lib."""
     if os.environ.get("GAN_HOME"):
         return Path(os.environ["GAN_HOME"])
-    repo_data = Path(__file__).resolve().parent.parent / "data"
-    return repo_data if repo_data.is_dir() else Path.home() / ".cache" / "gan_lib"
+    repo = Path(__file__).resolve().parent.parent  # site-packages when pip-installed: no pyproject.toml there
+    return repo / "data" if (repo / "pyproject.toml").is_file() and (repo / "data").is_dir() else \
+        Path.home() / ".cache" / "gan_lib"
 
 
 def class_name(folder_name: str) -> str:

@@ -210,3 +210,19 @@ def test_select_classes_keeps_and_renumbers_in_the_order_given():
         data.select_classes(["poodle"])
     with pytest.raises(GanLibError, match="none given"):
         data.select_classes([])
+
+
+def test_data_goes_to_the_checkout_or_to_the_users_cache(tmp_path, monkeypatch):
+    import gan_lib.data as data_module
+    from gan_lib.data import default_data_root
+
+    monkeypatch.delenv("GAN_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    installed = tmp_path / "site-packages"
+    (installed / "data").mkdir(parents=True)  # some other package's folder beside the installed gan_lib
+    monkeypatch.setattr(data_module, "__file__", str(installed / "gan_lib" / "data.py"))
+    assert default_data_root() == tmp_path / "home" / ".cache" / "gan_lib"  # pip-installed (Colab)
+    (installed / "pyproject.toml").write_text("")  # now it looks like a source checkout
+    assert default_data_root() == installed / "data"
+    monkeypatch.setenv("GAN_HOME", str(tmp_path / "drive"))
+    assert default_data_root() == tmp_path / "drive"  # e.g. Google Drive, kept between Colab sessions

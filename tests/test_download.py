@@ -160,6 +160,24 @@ def test_existing_folder_without_marker_is_not_trusted(tmp_path):
         ensure_dataset("imagewoof", tmp_path)
 
 
+def test_notebooks_without_gan_data_download_into_gan_home_once(server, tmp_path, monkeypatch):
+    """As on Colab with Drive mounted: no GAN_DATA, GAN_HOME set; running the cell again downloads nothing."""
+    jpeg = io.BytesIO()
+    Image.new("RGB", (40, 30), (120, 80, 40)).save(jpeg, "JPEG")
+    server.files["imagewoof2-320.tgz"] = tar_bytes([("imagewoof2-320/train/n02086240/a.JPEG", jpeg.getvalue())])
+    use_files(monkeypatch, "imagewoof", server.files)
+    monkeypatch.setenv("GAN_DOWNLOAD_URL", server.url)
+    monkeypatch.delenv("GAN_DATA", raising=False)
+    monkeypatch.setenv("GAN_HOME", str(tmp_path / "drive" / "gan_course"))
+
+    first = download.locate_photos()  # what the notebooks call
+    again = download.locate_photos(None, "imagewoof")
+
+    assert first == again == (tmp_path / "drive" / "gan_course" / "imagewoof2-320" / "train", None)
+    assert (first[0] / "n02086240" / "a.JPEG").read_bytes() == jpeg.getvalue()
+    assert server.requests == [("/imagewoof2-320.tgz", None)]  # fetched once
+
+
 # ---------------------------------------------------------------- resumable download
 
 
