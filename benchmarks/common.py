@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import platform
 
 import torch
 
@@ -13,7 +12,9 @@ def device_name(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple GPU (mps)"
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+    from gan_lib.precision import cpu_name
+
+    return f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
 
 
 def synchronize(device: torch.device) -> None:

@@ -284,6 +284,8 @@ class LiveDashboard:
 
     def _on_stop(self, _button: Any = None) -> None:
         """Stop button: ask the trainer to stop after the current step."""
+        if self.stop_button.disabled:  # a click that reached the kernel after training ended (ipykernel 6)
+            return
         self.stop_requested = True
         if self._trainer is not None:
             self._trainer.request_stop()

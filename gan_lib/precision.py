@@ -61,20 +61,28 @@ def probe_key(model: ModelConfig, batch_size: int) -> str:
     return f"{cpu_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {net} | batch {batch_size}"
 
 
-def step_seconds(model: ModelConfig, batch_size: int, dtype: torch.dtype | None, steps: int = PROBE_STEPS) -> float:
-    """Median seconds of one forward and backward pass of G then D on a CPU batch, in `dtype` autocast."""
+def _networks(model: ModelConfig, dtype: torch.dtype | None) -> tuple[nn.Module, nn.Module]:
     G = build_generator(model).to(memory_format=torch.channels_last)
     D = build_discriminator(model).to(memory_format=torch.channels_last)
-    if dtype is not None:
-        G, D = MixedPrecision(G, dtype), MixedPrecision(D, dtype)
+    return (MixedPrecision(G, dtype), MixedPrecision(D, dtype)) if dtype is not None else (G, D)
+
+
+def step_seconds(model: ModelConfig, batch_size: int, dtypes: tuple[torch.dtype | None, ...] = (None, torch.bfloat16),
+                 steps: int = PROBE_STEPS) -> list[float]:
+    """Median seconds of a forward and backward pass of G then D on a CPU batch, for each autocast dtype.
+
+    The formats take turns step by step, so a machine that gets busier while measuring slows both alike.
+    """
+    nets = [_networks(model, dtype) for dtype in dtypes]
     z = torch.randn(batch_size, model.latent_dim)
     labels = torch.arange(batch_size) % model.num_classes if model.num_classes else None
-    times = []
-    for _ in range(steps + 1):  # the first step warms up the kernels and is not counted
-        start = time.perf_counter()
-        D(G(z, labels), labels).mean().backward()
-        times.append(time.perf_counter() - start)
-    return sorted(times[1:])[steps // 2]
+    times: list[list[float]] = [[] for _ in dtypes]
+    for _ in range(steps + 1):  # the first round warms up the kernels and is not counted
+        for (G, D), kept in zip(nets, times):
+            start = time.perf_counter()
+            D(G(z, labels), labels).mean().backward()
+            kept.append(time.perf_counter() - start)
+    return [sorted(t[1:])[steps // 2] for t in times]
 
 
 def bf16_speedup(model: ModelConfig, batch_size: int, cache_file: Path | None) -> float:
@@ -85,7 +93,7 @@ def bf16_speedup(model: ModelConfig, batch_size: int, cache_file: Path | None) -
     cache = _read_cache(cache_file)
     if key not in cache:
         with torch.random.fork_rng(devices=[]):  # measuring must not move the run's random numbers
-            fp32, bf16 = step_seconds(model, batch_size, None), step_seconds(model, batch_size, torch.bfloat16)
+            fp32, bf16 = step_seconds(model, batch_size)
         cache[key] = {"fp32_ms": round(fp32 * 1e3, 2), "bf16_ms": round(bf16 * 1e3, 2)}
         if cache_file is not None:
             write_bytes_atomically(cache_file, json.dumps(cache, indent=1).encode())

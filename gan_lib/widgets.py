@@ -33,6 +33,14 @@ def _check_conditional(G: Generator, class_names: Sequence[str] | None) -> None:
                           "(a checkpoint has them: Checkpoint.load(path).class_names)")
 
 
+def show_widget(widget: Any) -> None:
+    """Display an ipywidget in the notebook: `display` works with ipywidgets 7 (Colab's) and 8 alike,
+    where a widget's own `_repr_mimebundle_` exists only in 8."""
+    from IPython.display import display
+
+    display(widget)
+
+
 class BreedPicker:
     """A breed dropdown over a grid of new dogs of that breed; every breed is drawn from the same noise."""
 
@@ -70,8 +78,8 @@ class BreedPicker:
         """Put the current breed's dogs into the picture."""
         self.image.value = picture(self.images(), nrow=self.n, scale=self.scale)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.box._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self) -> None:
+        show_widget(self.box)
 
 
 class LatentExplorer:
@@ -156,5 +164,5 @@ class LatentExplorer:
         self.status.value = f"saved {path}"
         return path
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.box._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self) -> None:
+        show_widget(self.box)

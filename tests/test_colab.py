@@ -44,16 +44,22 @@ def course_remote(tmp: Path) -> str:
     return f"file://{bare}"
 
 
-def colab_environ(home: Path, repo_url: str, photos: Path) -> dict[str, str]:
-    """The notebook's environment on "Colab": no GAN_HOME, a fresh home folder, quick mode."""
+def colab_environ(python: Path, home: Path, repo_url: str, photos: Path) -> dict[str, str]:
+    """The notebook's environment on "Colab": its Python first on PATH (Jupyter finds its commands and the
+    kernel's `python` there), no GAN_HOME, a fresh home folder, quick mode."""
     env = {k: v for k, v in os.environ.items() if k not in ("GAN_HOME", "PYTHONPATH", "VIRTUAL_ENV")}
-    env |= {"HOME": str(home), "GAN_COURSE_REPO": repo_url, "GAN_QUICK": "1", "GAN_DATA": str(photos),
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and not (Path(p) / "activate").exists()]
+    env |= {"PATH": os.pathsep.join([str(python.parent), *path]), "HOME": str(home), "GAN_COURSE_REPO": repo_url,
+            "GAN_QUICK": "1", "GAN_DATA": str(photos), "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "JUPYTER_PLATFORM_DIRS": "1"}
     return env
 
 
 def run_notebook(python: Path, notebook: Path, env: dict[str, str]) -> float:
     """Execute one notebook with nbconvert in the Colab-like environment; its running time in seconds."""
+    # The kernel spec starts "python" and nbconvert is found on PATH: both must be the Colab-like environment's.
+    for command in ("python", "jupyter-nbconvert"):
+        assert Path(shutil.which(command, path=env["PATH"])).parent == python.parent, command
     start = time.perf_counter()
     r = subprocess.run([str(python), "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
                         "--ExecutePreprocessor.timeout=900", "--ExecutePreprocessor.kernel_name=python3",
@@ -71,7 +77,7 @@ def test_notebooks_install_the_course_and_run_in_colabs_environment(colab_python
     content.mkdir()
     for nb in NOTEBOOKS:
         shutil.copy(nb, content / nb.name)
-    env = colab_environ(tmp_path / "home", course_remote(tmp_path), real_dir)
+    env = colab_environ(colab_python, tmp_path / "home", course_remote(tmp_path), real_dir)
     times = {nb.name: run_notebook(colab_python, content / nb.name, env) for nb in NOTEBOOKS}
     print("\nColab-like run, seconds per notebook: " + ", ".join(f"{k[:2]} {v:.0f}" for k, v in times.items())
           + f"; {sum(times.values()):.0f} in all")

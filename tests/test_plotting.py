@@ -188,6 +188,8 @@ def test_dashboard_stop_button_requests_stop_and_finish_marks_early_stop(monkeyp
     assert trainer.stop_calls == 1 and dashboard.stop_button.disabled
     dashboard.finish(trainer)
     assert dashboard.progress.bar_style == "warning" and dashboard.stop_button.description == "Stopped"
+    dashboard._on_stop()  # a click queued by the kernel (ipykernel 6, Colab's) arriving after the end
+    assert trainer.stop_calls == 1 and dashboard.stop_button.description == "Stopped"
 
 
 def test_dashboard_follows_the_time_budget_and_shows_its_end_as_success(monkeypatch):

@@ -22,9 +22,9 @@ def fake_clock(monkeypatch, fp32: float, bf16: float) -> list:
     """step_seconds replaced by fixed timings; the returned list records each measurement."""
     calls = []
 
-    def timed(model, batch_size, dtype, steps=precision.PROBE_STEPS):
-        calls.append(dtype)
-        return bf16 if dtype is torch.bfloat16 else fp32
+    def timed(model, batch_size, dtypes=(None, torch.bfloat16), steps=precision.PROBE_STEPS):
+        calls.extend(dtypes)
+        return [bf16 if dtype is torch.bfloat16 else fp32 for dtype in dtypes]
 
     monkeypatch.setattr(precision, "step_seconds", timed)
     return calls
@@ -75,7 +75,7 @@ def test_gpus_and_unknown_networks_stay_in_float32(monkeypatch):
 
 
 def test_measuring_really_times_both_and_leaves_the_random_numbers_alone(tmp_path):
-    assert step_seconds(TINY, 4, None, steps=2) > 0 and step_seconds(TINY, 4, torch.bfloat16, steps=2) > 0
+    assert all(t > 0 for t in step_seconds(TINY, 4, steps=2))
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)

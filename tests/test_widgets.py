@@ -95,3 +95,17 @@ def test_save_writes_the_dog_you_see_as_numbered_pngs(tmp_path):
     assert explorer.status.value == f"saved {path}"
     assert explorer.save_png().name == "dog_002.png"
     assert not list((tmp_path / "mine").glob(".*"))  # written atomically: no temporary files left
+
+
+def test_widgets_show_through_display_as_ipywidgets_7_needs(monkeypatch):
+    """Colab renders ipywidgets 7, whose widgets have no `_repr_mimebundle_`: the widgets go through `display`."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs: shown.extend(objs))
+    G = generator(num_classes=3)
+    picker, explorer = BreedPicker(G, NAMES, n=2), LatentExplorer(G, principal_directions(G, k=2, n=50), class_names=NAMES)
+    for widget in (picker, explorer):
+        assert not hasattr(widget, "_repr_mimebundle_")  # IPython falls back to _ipython_display_
+        widget._ipython_display_()
+    assert shown == [picker.box, explorer.box]
