@@ -52,8 +52,15 @@ class TrainerLike(Protocol):
     def save(self, path: Path | str) -> Path: ...
 
 
+MOMENTS = ("before_fit", "before_step", "finish")
+
+
 def in_order(callbacks: Sequence[Any]) -> list[Any]:
     """The callbacks sorted by their `order` (0 when they have none); equal orders keep their places."""
+    for cb in callbacks:
+        if not callable(cb) and not any(hasattr(cb, moment) for moment in MOMENTS):
+            raise GanLibError(f"{cb!r} is not a callback: give a function of the trainer, or an object with "
+                              f"__call__ or one of {', '.join(MOMENTS)}")
     return sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))
 
 
@@ -135,6 +142,8 @@ class ProgressBar:
         self._bar = tqdm(total=self.RESOLUTION, desc="training", bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
 
     def __call__(self, trainer: TrainerLike) -> None:
+        if self._bar is None:  # used outside Trainer.fit, which calls before_fit first
+            self.before_fit(trainer)
         if trainer.step % self.every == 0:
             self._update(trainer)
 
@@ -468,6 +477,8 @@ class TrainingMonitor:
         self._labels = torch.arange(len(self._photos)) % model.num_classes if model.num_classes else None
 
     def __call__(self, trainer: TrainerLike) -> None:
+        if self._photos is None:  # used outside Trainer.fit, which calls before_fit first
+            self.before_fit(trainer)
         history = trainer.history
         if not history or history[-1]["step"] != trainer.step:  # only on steps that were logged
             return

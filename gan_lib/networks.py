@@ -84,6 +84,8 @@ class FadeInDiscriminator(FadeIn):
                          sn(nn.Conv2d(3, 2 * cfg.d_width, kernel_size=4, stride=2, padding=1, bias=False)))
         # The new layers are the first two blocks (each ends in a LeakyReLU); the rest was the small D's.
         self.new = [i for i, m in enumerate(self.net.features) if isinstance(m, nn.LeakyReLU)][1] + 1
+        self._register_load_state_dict_pre_hook(_old_rgb_names)
+
 
     @staticmethod
     def rgb_layer(small: nn.Module) -> nn.Module:
@@ -94,6 +96,12 @@ class FadeInDiscriminator(FadeIn):
         new = self.net.features[:self.new](x)
         old = F.leaky_relu(self.old_rgb(F.avg_pool2d(x, 2)), 0.2)
         return self.net.verdict(self.net.features[self.new:](torch.lerp(old, new, self.alpha)), labels)
+
+
+def _old_rgb_names(state: dict, prefix: str, *args: object) -> None:
+    """Checkpoints from before 2026-12 kept D's old RGB layer as a Sequential (conv, LeakyReLU): old_rgb.0.*"""
+    for key in [k for k in state if k.startswith(prefix + "old_rgb.0.")]:
+        state[key.replace("old_rgb.0.", "old_rgb.", 1)] = state.pop(key)
 
 
 def set_fade_in(alpha: float, *nets: nn.Module | None) -> None:

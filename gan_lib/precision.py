@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import platform
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -55,10 +54,25 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+# What a step's cost depends on. Not the norms, the labels or the upsampling: runs that differ only there
+# (notebook 06's experiments, say) get one answer, so equal budgets stay comparable.
+COST_FIELDS = ("resolution", "g_width", "d_width", "latent_dim", "g_arch", "d_arch", "grown_from")
+
+
+def cpu_bf16_flags() -> str:
+    """The CPU's bf16 instructions (Linux): a cloud CPU's name alone may not say which it has."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return "?"
+    return "+".join(f for f in ("avx512_bf16", "amx_bf16") if f" {f}" in flags) or "none"
+
+
 def probe_key(model: ModelConfig, batch_size: int) -> str:
-    """What the measurement depends on: the CPU, torch, the thread count, the networks, the batch."""
-    net = ",".join(f"{k}={v}" for k, v in sorted(asdict(model).items()))
-    return f"{cpu_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {net} | batch {batch_size}"
+    """What the measurement depends on: the CPU, torch, the thread count, the networks' size, the batch."""
+    net = ",".join(f"{k}={getattr(model, k)}" for k in COST_FIELDS)
+    return (f"{cpu_name()} ({cpu_bf16_flags()}) | torch {torch.__version__} | {torch.get_num_threads()} threads | "
+            f"{net} | batch {batch_size}")
 
 
 def _networks(model: ModelConfig, dtype: torch.dtype | None) -> tuple[nn.Module, nn.Module]:
@@ -96,7 +110,10 @@ def bf16_speedup(model: ModelConfig, batch_size: int, cache_file: Path | None) -
             fp32, bf16 = step_seconds(model, batch_size)
         cache[key] = {"fp32_ms": round(fp32 * 1e3, 2), "bf16_ms": round(bf16 * 1e3, 2)}
         if cache_file is not None:
-            write_bytes_atomically(cache_file, json.dumps(cache, indent=1).encode())
+            try:
+                write_bytes_atomically(cache_file, json.dumps(cache, indent=1).encode())
+            except OSError:  # a read-only cache folder: remember the answer for this process only
+                pass
     _decided[key] = cache[key]["fp32_ms"] / cache[key]["bf16_ms"]
     return _decided[key]
 

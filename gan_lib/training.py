@@ -148,26 +148,27 @@ class TrainingDiverged(GanLibError):
     """A loss became NaN or infinite."""
 
 
-def divergence_hints(config: TrainConfig) -> str:
+def divergence_hints(config: TrainConfig, dtype: torch.dtype | None = None) -> str:
     """What usually fixes a diverging run with this configuration."""
     hints = [f"lower the learning rates (now lr_d={config.lr_d}, lr_g={config.lr_g})"]
     if config.model.d_norm != "spectral":
         hints.append("use spectral norm in D (--d-norm spectral)")
     if config.loss in ("minimax", "wgan-gp"):
         hints.append("try the non-saturating or hinge loss")
-    if config.amp and run_dtype(config, pick_device(config.device)) is not None:
+    if dtype is not None:  # the run trained in bf16
         hints.append("turn off mixed precision (--no-amp)")
     return "Try: " + "; ".join(hints) + ". The last checkpoint is still usable."
 
 
-def diagnose_divergence(record: dict[str, float], previous: dict[str, float] | None, config: TrainConfig) -> str:
+def diagnose_divergence(record: dict[str, float], previous: dict[str, float] | None, config: TrainConfig,
+                        dtype: torch.dtype | None = None) -> str:
     """A message that says which value blew up and what usually fixes it."""
     bad = [k for k, v in record.items() if not math.isfinite(v)]
     msg = f"training diverged at step {int(record['step'])}: {', '.join(bad)} became NaN/inf"
     if previous:
         msg += f" (last finite: loss_d={previous['loss_d']:.3g}, loss_g={previous['loss_g']:.3g}, " \
                f"grad_norm_d={previous.get('grad_norm_d', float('nan')):.3g})"
-    return f"{msg}. {divergence_hints(config)}"
+    return f"{msg}. {divergence_hints(config, dtype)}"
 
 
 # --- what changes over a run: callbacks that act before each step ------------------------------------
@@ -292,6 +293,7 @@ class Trainer:
     def train_step(self) -> dict[str, Tensor]:
         """One round of the game, as in PyTorch's DCGAN example: (1) update D `d_steps` times, (2) update G once.
 
+        `fit` runs the schedules (instance noise, fade-in) before each step; calling this directly does not.
         Taught in notebook 04.
         """
         # (1) Update D: a batch of photos is the "real" class, G's drawings the "fake" class.
@@ -326,7 +328,7 @@ class Trainer:
         callbacks = list(callbacks or [])
         if progress and not any(shows_progress(cb) for cb in callbacks):
             callbacks.insert(0, ProgressBar())
-        callbacks = in_order([*self.schedules, *callbacks])
+        callbacks = in_order([*self.schedules, *callbacks])  # raises for something that is not a callback
         self._stop, self.stop_reason = False, None
         start, seconds_before = time.perf_counter(), self.seconds
         call_moment(callbacks, "before_fit", self)
@@ -402,7 +404,7 @@ class Trainer:
         record = {"step": float(self.step), **dict(zip(stats, values)), "seconds": round(self.seconds, 3)}
         if not all(math.isfinite(v) for v in record.values()):
             raise TrainingDiverged(diagnose_divergence(record, self.history[-1] if self.history else None,
-                                                       self.config))
+                                                       self.config, self.amp_dtype))
         self.history.append(record)
 
     def request_stop(self) -> None:
@@ -489,7 +491,7 @@ class Trainer:
         bad = [name for name, net in (("G", self.G), ("D", self.D)) if not all(p.isfinite().all() for p in net.parameters())]
         if bad:  # never overwrite a good checkpoint with a diverged one
             raise TrainingDiverged(f"{' and '.join(bad)} hold NaN/inf weights at step {self.step}; not saving. "
-                                   f"{divergence_hints(self.config)}")
+                                   f"{divergence_hints(self.config, self.amp_dtype)}")
         return self.checkpoint().save(path)
 
     @classmethod

@@ -359,17 +359,18 @@ PICTURE_CHANGED = ("([selector, before]) => { const img = document.querySelector
 
 
 def choose_second_breed(page, left_ms) -> str:
-    """Notebook 07: pick another breed in the breed menu; say which."""
+    """Notebook 07: pick another breed in the breed menu (a <select> in ipywidgets 7 and 8); say which."""
     select = page.locator(".gan-breed-menu select").first
     select.scroll_into_view_if_needed(timeout=left_ms())
     breed = select.locator("option").all_inner_texts()[1]
     select.select_option(label=breed, timeout=left_ms())
-    return f"choosing {breed!r}"
+    return f"choosing {breed.replace(chr(160), ' ')!r}"  # ipywidgets 7's labels use no-break spaces
 
 
-def drag_first_direction(page, left_ms) -> str:
-    """Notebook 08: move the first direction's slider ten steps right with the keyboard, as a student can."""
-    handle = page.locator(".gan-explorer-direction .noUi-handle").first
+def drag_first_direction(page, left_ms, handle: str = ".noUi-handle") -> str:
+    """Notebook 08: move the first direction's slider ten steps right with the keyboard, as a student can
+    (`handle`: ipywidgets 8's noUiSlider handle; ipywidgets 7 draws jQuery UI's `.ui-slider-handle`)."""
+    handle = page.locator(f".gan-explorer-direction {handle}").first
     handle.scroll_into_view_if_needed(timeout=left_ms())
     handle.focus(timeout=left_ms())
     for _ in range(10):

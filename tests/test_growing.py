@@ -219,3 +219,15 @@ def test_a_conditional_gan_grows_only_from_one_trained_on_the_same_breeds(tiny_f
                               steps=1, batch_size=4), other)
     with pytest.raises(GanLibError, match="same breeds"):
         big.grow_from(small)
+
+
+def test_a_grown_discriminator_from_an_older_checkpoint_still_loads():
+    """Before 2026-12 the grown D kept its old RGB layer as a Sequential (conv, LeakyReLU): keys old_rgb.0.*"""
+    from gan_lib.networks import FadeInDiscriminator
+
+    cfg = ModelConfig(resolution=64, g_width=8, d_width=8, latent_dim=16, grown_from=32)
+    D = FadeInDiscriminator(cfg)
+    old_style = {k.replace("old_rgb.", "old_rgb.0.", 1): v + 1 for k, v in D.state_dict().items()}
+    fresh = FadeInDiscriminator(cfg)
+    fresh.load_state_dict(old_style)
+    assert torch.equal(fresh.old_rgb.weight, D.old_rgb.weight + 1)

@@ -16,5 +16,7 @@ def test_wheel_contains_every_module(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     (wheel,) = tmp_path.glob("gan_lib-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in (REPO / "gan_lib").glob("*.py"):
-        assert f"gan_lib/{module.name}" in names
+    for module in (REPO / "gan_lib").rglob("*.py"):  # subpackages (checks/, pretrained/) included
+        assert module.relative_to(REPO).as_posix() in names
+    for data in (REPO / "gan_lib" / "pretrained").glob("course_gan.*"):  # the course's GAN, once it is built
+        assert data.relative_to(REPO).as_posix() in names

@@ -401,6 +401,8 @@ def test_callbacks_are_called_at_their_moments_in_their_order(tiny_folder, tmp_p
     for step in (0, 1):
         expected += [(n, "before_step", step) for n in order] + [(n, "after_step", step + 1) for n in order]
     assert log == expected + [(n, "finish", 2) for n in order]
+    with pytest.raises(GanLibError, match="not a callback"):
+        Trainer(small_config(steps=1), data).fit(callbacks=["print"], progress=False)
 
 
 def test_the_saver_writes_the_monitors_quality_number_whatever_the_list_order(tiny_folder, tmp_path):
@@ -411,7 +413,7 @@ def test_the_saver_writes_the_monitors_quality_number_whatever_the_list_order(ti
 
     data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
     saver = SaveProgress(tmp_path / "run", sample_every=2, checkpoint_every=2)
-    monitor = TrainingMonitor(warmup=0, quality_samples=8, budget=1.0)
+    monitor = TrainingMonitor(warmup=0, quality_samples=8, budget=float("inf"))  # a quality number every time
     Trainer(small_config(steps=2), data).fit(callbacks=[saver, monitor], progress=False)  # saver listed first
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all("swd" in r for r in records)  # the monitor ran before the saver wrote each record

@@ -1,7 +1,7 @@
 """The course's own trained GAN, shipped inside the package: `gan_lib.pretrained.load()`.
 
-A conditional 64x64 DCGAN trained on nine ImageWoof breeds (the Samoyed was held out for notebook
-09), its EMA generator *and* its discriminator (fine-tuning needs D), stored in half precision in
+A conditional 64x64 DCGAN trained on nine ImageWoof breeds (the Samoyed was held out, for
+fine-tuning on a breed it never saw), its EMA generator *and* its discriminator (fine-tuning needs D), stored in half precision in
 `course_gan.pt` next to this file. The file is made by `python -m gan_lib.pretrained.build` (see
 build.py for how it was trained and judged), never by hand; its recipe and scores travel inside it.
 """
@@ -30,7 +30,7 @@ class CourseGAN:
 
     config: TrainConfig
     class_names: list[str]  # the breeds it draws, in label order
-    held_out_breed: str  # the breed it never saw (notebook 09 teaches it)
+    held_out_breed: str  # the breed it never saw (for fine-tuning)
     G: nn.Module  # the EMA generator, in eval mode
     D: nn.Module  # the discriminator it was trained against, in eval mode
     step: int

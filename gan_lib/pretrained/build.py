@@ -4,8 +4,8 @@
     nice -n 19 python -m gan_lib.pretrained.build train --minutes 120   # run again to continue
     python -m gan_lib.pretrained.build export                           # judge it, pack G (EMA) and D
 
-A conditional 64x64 GAN on nine of the ten ImageWoof breeds: the Samoyed is held out for notebook 09,
-where the student fine-tunes this GAN on a breed it never saw, and every 10th photo of the nine
+A conditional 64x64 GAN on nine of the ten ImageWoof breeds: the Samoyed is held out, so that a
+student can fine-tune this GAN on a breed it never saw, and every 10th photo of the nine
 breeds is held out to judge it on photos it never trained on. The recipe is the recommended one for
 the device at 64 px (on a CPU: widths 32, batch 64, bf16 where measured faster; on a GPU: widths 64,
 batch 128). `train` counts its budget over all its sessions, so it can run in chunks: a killed run
@@ -28,7 +28,7 @@ from ..config import recommended_config
 from ..data import ImageData, hold_out, load_images, to_uint8
 from ..distances import evaluate, nearest_neighbours
 from ..errors import GanLibError
-from ..files import save_atomically
+from ..files import save_atomically, write_bytes_atomically
 from ..models import sample_noise
 from ..plotting import save_grid
 from ..precision import cpu_name
@@ -134,7 +134,7 @@ def export(folder: str | Path, run: Path = RUN, packed: Path = PACKED, grid: Pat
               "trained_on": sorted({s["machine"] for s in sessions}) or ["unknown"]}
     save_atomically(record, packed)
     public = {k: v for k, v in record.items() if k not in ("G", "D")}
-    packed.with_suffix(".json").write_text(json.dumps(public, indent=2) + "\n")
+    write_bytes_atomically(packed.with_suffix(".json"), (json.dumps(public, indent=2) + "\n").encode())
     if grid is not None:  # one row per breed, the same noise in every row
         z = sample_noise(8, G.cfg.latent_dim, generator=torch.Generator().manual_seed(7)).repeat(len(ckpt.class_names), 1)
         labels = torch.arange(len(ckpt.class_names)).repeat_interleave(8)
