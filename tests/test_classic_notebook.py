@@ -81,6 +81,7 @@ STOP_CELLS = [
 KERNEL_READY = """() => {
   const nb = window.Jupyter && window.Jupyter.notebook;
   return !!nb && !!nb._fully_loaded && !!nb.kernel && nb.kernel.is_connected() && !nb.kernel_busy
+         && !!nb.kernel.info_reply && !!nb.kernel.info_reply.language_info  // KERNEL_INFO reads it next
          && !!window.Jupyter.WidgetManager && window.Jupyter.WidgetManager._managers.length > 0;
 }"""
 
