@@ -514,7 +514,8 @@ class TrainingMonitor:
         d_fake = sum(r["d_fake"] for r in recent) / len(recent)
         winning = d_real > 0.9 and d_fake < 0.1 and len(recent) >= 3
         self._raise(trainer, "D is winning",
-                    f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f} over the last {self.window} steps" if winning else None,
+                    f"D(x) {d_real:.2f}, D(G(z)) {d_fake:.2f} on average over steps {int(recent[-1]['step'])}-"
+                    f"{int(recent[0]['step'])}" if winning else None,
                     "weaken D: spectral norm (--d-norm spectral), DiffAugment, a lower lr_d (TTUR), or "
                     "label smoothing; G gets almost no signal while D is this sure")
 

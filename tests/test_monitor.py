@@ -52,6 +52,9 @@ def test_d_winning_is_said_once_with_a_fix():
     monitor = TrainingMonitor(say=said.append, warmup=10**9, quality_samples=16)
     run.advance(monitor, 400)
     assert [a.kind for a in monitor.alerts] == ["D is winning"]  # once per episode, not at every check
+    alert = monitor.alerts[0]  # the evidence names the steps it averaged, never more than have happened
+    first, last = map(int, alert.evidence.rsplit("over steps ", 1)[1].split("-"))
+    assert 1 <= first < last == alert.step and last - first < monitor.window
     assert "D(x) 0.97, D(G(z)) 0.02" in said[0] and "spectral norm" in said[0]
     run.d_real, run.d_fake = 0.6, 0.4  # the game recovers ...
     run.advance(monitor, 400)
