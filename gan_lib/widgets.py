@@ -118,6 +118,7 @@ class LatentExplorer:
             control.observe(lambda _change: self.draw(), names="value")
         self.new_dog.on_click(lambda _b: setattr(self.seed, "value", self.seed.value + 1))
         self.reset.on_click(lambda _b: self.zero())
+        self._start = {c: c.value for c in (self.truncation, self.seed, *([self.breed] if self.breed else []))}
         self.save.on_click(lambda _b: self.save_png())
         controls = widgets.VBox([*([self.breed] if self.breed else []), *self.sliders, self.truncation,
                                  widgets.HBox([self.seed, self.new_dog, self.reset]), widgets.HBox([self.save, self.status])])
@@ -146,11 +147,14 @@ class LatentExplorer:
             self.image.value = picture(self.dog(), scale=self.scale)
 
     def zero(self) -> None:
-        """Every direction slider back to 0, then one redraw (not one per slider)."""
+        """Back to the dog you started from: every direction slider at 0, and the truncation, seed and breed
+        as they were at the start; then one redraw (not one per control)."""
         self._holding = True
         try:
             for s in self.sliders:
                 s.value = 0.0
+            for control, value in self._start.items():
+                control.value = value
         finally:
             self._holding = False
         self.draw()

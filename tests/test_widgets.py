@@ -70,6 +70,10 @@ def test_explorer_sliders_move_the_dog_and_reset_brings_it_back():
     assert explorer.image.value == first
     explorer.new_dog.click()
     assert explorer.seed.value == 1 and explorer.image.value != first
+    explorer.truncation.value, explorer.sliders[2].value = 0.1, 1.0
+    explorer.reset.click()  # every control back: the first dog comes back
+    assert explorer.seed.value == 0 and explorer.truncation.value == explorer.truncation.max
+    assert [s.value for s in explorer.sliders] == [0.0] * 3 and explorer.image.value == first
 
 
 def test_explorer_breed_menu_for_a_conditional_generator():
@@ -78,6 +82,8 @@ def test_explorer_breed_menu_for_a_conditional_generator():
     first = explorer.image.value
     explorer.breed.value = "golden retriever"
     assert explorer.image.value != first
+    explorer.reset.click()
+    assert explorer.breed.value == NAMES[0] and explorer.image.value == first
     with pytest.raises(GanLibError, match="class_names"):
         LatentExplorer(G, torch.eye(16)[:2])
     with pytest.raises(GanLibError, match="one name per direction"):
