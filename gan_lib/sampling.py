@@ -47,10 +47,15 @@ def generate_images(checkpoint: Path | str | Checkpoint, n: int, truncation: flo
                     breed: str | None = None, device: torch.device | str = "cpu") -> Tensor:
     """n uint8 images from a checkpoint's (EMA) generator, on the CPU."""
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint.load(checkpoint)
-    G = load_generator(ckpt, device)
+    return sample_images(load_generator(ckpt, device), ckpt.class_names, n, truncation, seed, breed)
+
+
+def sample_images(G: nn.Module, class_names: list[str], n: int, truncation: float | None = None, seed: int = 0,
+                  breed: str | None = None) -> Tensor:
+    """n uint8 images from G (in eval mode): one breed by name, or all breeds in turn, from the seed's noise."""
     if breed is not None and not G.cfg.num_classes:
         raise GanLibError("--breed needs a conditional model (trained with --conditional)")
-    labels = breed_labels(ckpt.class_names, n, breed) if G.cfg.num_classes else None
+    labels = breed_labels(class_names, n, breed) if G.cfg.num_classes else None
     z = sample_noise(n, G.cfg.latent_dim, truncation, generator=torch.Generator().manual_seed(seed))
     return to_uint8(generate(G, z, labels))
 

@@ -17,13 +17,10 @@ from pathlib import Path
 import pytest
 
 import colab_env
+from test_browser import _in_ci as in_ci  # $CI set: a missing tool fails instead of skipping
 
 pytestmark = [pytest.mark.colab, pytest.mark.slow]
 NOTEBOOKS = sorted((colab_env.REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 @pytest.fixture(scope="module")

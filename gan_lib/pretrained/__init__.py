@@ -14,11 +14,9 @@ import torch
 from torch import Tensor, nn
 
 from ..config import TrainConfig
-from ..data import to_uint8
 from ..errors import GanLibError
-from ..models import sample_noise
 from ..networks import build_discriminator, build_generator
-from ..sampling import breed_labels, generate
+from ..sampling import sample_images
 
 PACKED = Path(__file__).parent / "course_gan.pt"
 FORMAT, VERSION = "gan_lib course GAN", 1
@@ -40,9 +38,7 @@ class CourseGAN:
 
     def sample(self, n: int, breed: str | None = None, seed: int = 0, truncation: float | None = None) -> Tensor:
         """n uint8 images (n x 3 x 64 x 64): one breed by name, or all breeds in turn."""
-        labels = breed_labels(self.class_names, n, breed)
-        z = sample_noise(n, self.config.model.latent_dim, truncation, generator=torch.Generator().manual_seed(seed))
-        return to_uint8(generate(self.G, z, labels))
+        return sample_images(self.G, self.class_names, n, truncation, seed, breed)
 
 
 def _float32(state: dict[str, Tensor]) -> dict[str, Tensor]:
