@@ -112,6 +112,7 @@ class TrainConfig:
     d_steps: int = 1  # discriminator updates per generator update
     ema_decay: float = 0.999  # 0 disables the EMA generator
     diffaugment: str = ""  # e.g. "color,translation,cutout"
+    freeze_d: int = 0  # FreezeD: D's first blocks keep their (pretrained) weights; for fine-tuning (notebook 09)
     r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off)
     gp_weight: float = 10.0  # weight of the gradient penalty (only with loss="wgan-gp")
     label_smoothing: float = 0.0  # one-sided: D's target for photos is 1 - label_smoothing (BCE losses)
@@ -142,6 +143,10 @@ class TrainConfig:
         if self.instance_noise < 0:
             raise GanLibError(f"instance_noise must be 0 or more, got {self.instance_noise}")
         check_policy(self.diffaugment)
+        if self.freeze_d < 0:
+            raise GanLibError(f"freeze_d is a number of D's blocks, 0 or more; got {self.freeze_d}")
+        if self.freeze_d and self.model.d_arch != "dcgan":
+            raise GanLibError("freeze_d freezes the DCGAN discriminator's first blocks: use d_arch='dcgan'")
         if self.loss == "wgan-gp" and self.model.d_norm == "batch":
             raise GanLibError("WGAN-GP needs a discriminator without BatchNorm (its penalty is per image): "
                               "add --d-norm none or --d-norm spectral")

@@ -135,6 +135,37 @@ class Discriminator(nn.Module):
         return logit
 
 
+def d_blocks(D: nn.Module) -> list[list[nn.Module]]:
+    """A DCGAN discriminator's blocks, first to last: each is a Conv2d and the layers after it (BatchNorm, LeakyReLU).
+
+    Taught in notebook 09.
+    """
+    if not isinstance(getattr(D, "features", None), nn.Sequential) or not isinstance(D.features[0], nn.Conv2d):
+        raise GanLibError(f"{type(D).__name__} has no DCGAN blocks to freeze (d_arch='dcgan' has them)")
+    blocks: list[list[nn.Module]] = []
+    for layer in D.features:
+        if isinstance(layer, nn.Conv2d):  # a spectral-norm Conv2d is still a Conv2d
+            blocks.append([])
+        blocks[-1].append(layer)
+    return blocks
+
+
+def freeze_blocks(D: nn.Module, k: int) -> int:
+    """FreezeD (Mo et al. 2020): D's first k blocks stop learning; returns how many weights were frozen.
+
+    Counted in blocks, not in `D.features[:k]`, whose entries also include the BatchNorm and LeakyReLU
+    layers. An optimiser made afterwards must be given only the weights that still learn.
+    Taught in notebook 09.
+    """
+    blocks = d_blocks(D)
+    if not 0 <= k <= len(blocks):
+        raise GanLibError(f"this D has {len(blocks)} blocks: freeze 0 to {len(blocks)} of them, not {k}")
+    weights = [p for block in blocks[:k] for layer in block for p in layer.parameters()]
+    for p in weights:
+        p.requires_grad_(False)
+    return sum(p.numel() for p in weights)
+
+
 def sample_noise(n: int, latent_dim: int, truncation: float | None = None,
                  generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> Tensor:
     """Draw z ~ N(0, I) (where `generator` lives, if given); with truncation t, redraw entries with |z| > t."""

@@ -239,3 +239,27 @@ def truncated_noise(n: int, latent_dim: int, threshold: float, generator: torch.
         z[outside] = torch.randn(int(outside.sum()), generator=generator)
         outside = z.abs() > threshold
     return z
+
+
+# --- 09 standing on a trained GAN ---------------------------------------------------------------
+
+
+def freeze_first(D: nn.Module, k: int) -> nn.Module:
+    """Same as gan_lib.models.freeze_blocks: D's first k blocks stop learning (FreezeD); returns D."""
+    # A block starts at each convolution; D.features[:k] would count BatchNorm and LeakyReLU layers too.
+    blocks: list[list[nn.Module]] = []
+    for layer in D.features:
+        if isinstance(layer, nn.Conv2d):
+            blocks.append([])
+        blocks[-1].append(layer)
+    for block in blocks[:k]:
+        for layer in block:
+            layer.requires_grad_(False)  # every weight of the block: the convolution's and the BatchNorm's
+    return D  # not D.eval(): that changes BatchNorm's behaviour and freezes nothing
+
+
+def d_optimizer(D: nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam over exactly the weights of D that still learn (what Trainer builds after freezing)."""
+    # Missing a learning weight: it gets gradients and never moves. Holding a frozen one: the optimiser's state
+    # no longer lines up with one made after freezing, so a checkpoint of it would not load there.
+    return torch.optim.Adam([p for p in D.parameters() if p.requires_grad], lr=lr, betas=(0.5, 0.999))

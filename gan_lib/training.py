@@ -29,7 +29,7 @@ from .data import Batches, ImageData
 from .distributed import any_rank, local_slice, mean_over_ranks, rank_and_world
 from .errors import GanLibError
 from .losses import NONSATURATING, GanLoss, get_loss
-from .models import recalibrate_batchnorm, sample_noise
+from .models import freeze_blocks, recalibrate_batchnorm, sample_noise
 from .networks import build_discriminator, build_generator, grow, set_fade_in
 from .precision import MixedPrecision, amp_dtype, default_cache_file
 from .sampling import generate
@@ -211,6 +211,8 @@ class Trainer:
         self.rank, self.world = rank_and_world()
         torch.manual_seed(c.seed)  # the initial weights
         self.G, self.D = self._networks()
+        if c.freeze_d:  # before opt_d, so that the optimiser holds only the weights that learn
+            freeze_blocks(self.D, c.freeze_d)
         self.ema = copy.deepcopy(self.G).eval().requires_grad_(False) if c.ema_decay > 0 else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=c.betas)
         self.opt_d = torch.optim.Adam([p for p in self.D.parameters() if p.requires_grad], lr=c.lr_d, betas=c.betas)

@@ -1,4 +1,5 @@
 """The exercise checks: reference answers pass; stubs, crashes and the typical wrong answers fail with a hint."""
+import copy
 import itertools
 import math
 import time
@@ -9,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan_lib import checks, sampling, solutions
-from gan_lib.models import sample_noise
+from gan_lib.models import freeze_blocks, sample_noise
 
 
 def reference(name):
@@ -21,9 +22,10 @@ def reference(name):
 FAILURE_EXERCISES = ["smoothed_d_loss", "hinge_d_loss", "hinge_g_loss", "looks_collapsed"]  # notebook 06
 CONDITIONAL_EXERCISES = ["projection_logit", "one_hot_input"]  # notebook 07
 LATENT_EXERCISES = ["slerp", "truncated_noise"]  # notebook 08
+TRANSFER_EXERCISES = ["freeze_first", "d_optimizer"]  # notebook 09
 FUNCTIONS = ["normalize", "flip", "discriminator_loss", "accuracy", "interpolate", "generator_loss",
              "discriminator_step", "generator_step", "frechet_distance", "kid_mmd",
-             *FAILURE_EXERCISES, *CONDITIONAL_EXERCISES, *LATENT_EXERCISES]
+             *FAILURE_EXERCISES, *CONDITIONAL_EXERCISES, *LATENT_EXERCISES, *TRANSFER_EXERCISES]
 MODELS = ["discriminator_64", "generator_64"]
 EXERCISES = FUNCTIONS + MODELS
 
@@ -1169,3 +1171,85 @@ def test_a_verdict_is_truthy_and_shows_nothing_in_a_notebook(capsys):
     assert passed and not failed
     # A cell that ends with a check shows the check's message only, no "True" / "False" under it.
     assert InteractiveShell.instance().display_formatter.format(passed) == ({}, {})
+
+
+# --- 09 standing on a trained GAN ---------------------------------------------------------------
+
+
+def _freeze_layers(D, k):  # the first k entries of D.features, which counts BatchNorm and LeakyReLU too
+    for layer in list(D.features)[:k]:
+        layer.requires_grad_(False)
+    return D
+
+
+def _freeze_convs(D, k):  # only the convolutions: the BatchNorm in block 1 keeps learning
+    convs = [layer for layer in D.features if isinstance(layer, nn.Conv2d)]
+    for layer in convs[:k]:
+        layer.requires_grad_(False)
+    return D
+
+
+def _freeze_last(D, k):
+    blocks = []
+    for layer in D.features:
+        if isinstance(layer, nn.Conv2d):
+            blocks.append([])
+        blocks[-1].append(layer)
+    for block in blocks[len(blocks) - k:]:
+        for layer in block:
+            layer.requires_grad_(False)
+    return D
+
+
+def _freeze_under_no_grad(D, k):
+    with torch.no_grad():
+        list(D.features)[0](torch.zeros(1, 3, 8, 8))
+    return D
+
+
+def _freeze_by_data(D, k):  # the same blocks, by .requires_grad = False on every parameter, in another order
+    convs = [i for i, layer in enumerate(D.features) if isinstance(layer, nn.Conv2d)] + [len(D.features)]
+    for layer in list(D.features)[: convs[k]]:
+        for p in layer.parameters():
+            p.requires_grad = False
+    return D
+
+
+WRONG_09 = [
+    ("freeze_first", _freeze_layers, "first 2 *layers*"),
+    ("freeze_first", _freeze_convs, "BatchNorm layers inside those blocks have weights too"),
+    ("freeze_first", _freeze_last, "the *last* k blocks"),
+    ("freeze_first", lambda D, k: D.eval(), "D.eval() freezes nothing"),
+    ("freeze_first", _freeze_under_no_grad, "torch.no_grad() only lasts"),
+    ("freeze_first", lambda D, k: D.requires_grad_(False), "froze all of D"),
+    ("freeze_first", lambda D, k: solutions.freeze_first(D, k + 1), "one block too many"),
+    ("freeze_first", lambda D, k: solutions.freeze_first(D, k).eval(), "left in eval mode"),
+    ("freeze_first", lambda D, k: copy.deepcopy(solutions.freeze_first(D, k)), "not a copy"),
+    ("d_optimizer", lambda D, lr: torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999)), "4 frozen weights"),
+    ("d_optimizer", lambda D, lr: torch.optim.Adam(D.features[4:].parameters(), lr=lr, betas=(0.5, 0.999)),
+     "final linear layer and breed table"),
+    ("d_optimizer", lambda D, lr: torch.optim.Adam([p for p in D.parameters() if p.requires_grad], lr=lr),
+     "betas=(0.5, 0.999)"),
+    ("d_optimizer", lambda D, lr: torch.optim.Adam([p for p in D.parameters() if p.requires_grad], betas=(0.5, 0.999)),
+     "pass the lr argument on"),
+    ("d_optimizer", lambda D, lr: torch.optim.SGD([p for p in D.parameters() if p.requires_grad], lr=lr), "not Adam"),
+    ("d_optimizer", lambda D, lr: [p for p in D.parameters() if p.requires_grad], "not an optimiser"),
+]
+
+
+@pytest.mark.parametrize("name, answer, phrase", WRONG_09, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(WRONG_09)])
+def test_09_wrong_answer_fails_with_a_hint(capsys, name, answer, phrase):
+    assert_fails(*run(capsys, name, answer), "❌ Not yet:", phrase)
+
+
+EQUIVALENT_09 = [
+    ("freeze_first", lambda D, k: (freeze_blocks(D, k), D)[1]),
+    ("freeze_first", _freeze_by_data),
+    ("d_optimizer", lambda D, lr: torch.optim.Adam(filter(lambda p: p.requires_grad, D.parameters()), lr, (0.5, 0.999))),
+]
+
+
+@pytest.mark.parametrize("name, answer", EQUIVALENT_09, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EQUIVALENT_09)])
+def test_09_other_right_answers_pass(capsys, name, answer):
+    result, out = run(capsys, name, answer)
+    assert result is True, out

@@ -74,6 +74,18 @@ SHOWN: dict[tuple[str, str], Promise] = {
     # the usual logit plus the projection: the claimed breed's embedding times the features, summed
     ("07_conditional_gan", "Discriminator.verdict"): Promise(
         code=("logit + ",), quoted=("classify(h)", "(self.embed(labels) * h).sum(dim=1)")),
+    # a block starts at each convolution and takes the layers after it
+    ("09_standing_on_a_trained_gan", "d_blocks"): Promise(
+        code=("if isinstance(layer, nn.Conv2d)", "blocks.append([])", "blocks[-1].append(layer)"),
+        quoted=("D.features",)),
+    # requires_grad off for every weight of the first k blocks
+    ("09_standing_on_a_trained_gan", "freeze_blocks"): Promise(
+        code=("blocks[:k]", "for layer in block", "p.requires_grad_(False)"), quoted=("requires_grad",)),
+    # the course GAN's recipe plus FINE_TUNE, the photos relabelled as the chosen breed, trained G and D loaded
+    ("09_standing_on_a_trained_gan", "fine_tuner"): Promise(
+        code=("gan.config.to_dict() | FINE_TUNE", "torch.full_like(photos.labels, k)",
+              "trainer.G.load_state_dict(gan.G.state_dict())", "trainer.D.load_state_dict(gan.D.state_dict())"),
+        quoted=("FINE_TUNE", "Trainer")),
 }
 
 
@@ -128,7 +140,8 @@ def _calls() -> list[Call]:
                 if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gan_lib"):
                     module = importlib.import_module(node.module)
                     for alias in node.names:
-                        names[alias.asname or alias.name] = getattr(module, alias.name)
+                        names[alias.asname or alias.name] = (  # a name, or a submodule (from gan_lib import pretrained)
+                            getattr(module, alias.name, None) or importlib.import_module(f"{node.module}.{alias.name}"))
         for i, tree in trees.items():
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "show_source":

@@ -125,3 +125,25 @@ def test_slerp_is_samplings(case):
     elif case == "opposite-ish":
         z2 = -z1 + 0.01 * z2
     assert_close(solutions.slerp(z1, z2, steps), sampling.slerp(z1, z2, steps))
+
+
+@pytest.mark.parametrize("resolution, k", [(64, 2), (32, 3), (64, 0)])
+def test_freeze_first_is_freeze_blocks(resolution, k):
+    from gan_lib.models import freeze_blocks
+
+    ours, theirs = (Discriminator(ModelConfig(resolution=resolution, d_width=4, num_classes=2)) for _ in range(2))
+    assert solutions.freeze_first(ours, k) is ours
+    freeze_blocks(theirs, k)
+    assert [p.requires_grad for p in ours.parameters()] == [p.requires_grad for p in theirs.parameters()]
+
+
+def test_d_optimizer_holds_what_the_trainer_holds(tiny_folder, tmp_path):
+    from gan_lib.config import TrainConfig
+    from gan_lib.data import load_images
+
+    data = load_images(tiny_folder, 32, cache_dir=tmp_path / "c", progress=False)
+    trainer = training.Trainer(TrainConfig(model=ModelConfig(g_width=4, d_width=4), steps=1, batch_size=4,
+                                                freeze_d=2), data)
+    ours = solutions.d_optimizer(trainer.D, trainer.config.lr_d)
+    ours.load_state_dict(trainer.opt_d.state_dict())  # the same parameter list: a Trainer's state fits
+    assert [p for g in ours.param_groups for p in g["params"]] == [p for g in trainer.opt_d.param_groups for p in g["params"]]

@@ -6,7 +6,7 @@ answer (returns None, raises NotImplementedError) is reported as "not answered y
 exception from your code is reported with its type and message, so the notebook keeps running.
 The reference answers are in `gan_lib/solutions.py`; try first!
 
-Layout: one module per notebook (`nb01_data` ... `nb08_latent_space`, named after notebooks/*.ipynb)
+Layout: one module per notebook (`nb01_data` ... `nb09_standing_on_a_trained_gan`, named after notebooks/*.ipynb)
 holds that notebook's checks and their mistake tables; `_plumbing` holds what they all share (running
 an answer without a traceback, `Verdict`, type and shape guards, helpers used by several notebooks).
 Everything is re-exported here, so `from gan_lib.checks import check_x` works for every check.
@@ -21,6 +21,7 @@ from .nb06_when_gans_fail import check_hinge_d_loss, check_hinge_g_loss, check_l
 from .nb07_conditional_gan import (_PROJECTION_CASES, _projection_inputs, _projection_mistakes, check_one_hot_input,
                                    check_projection_logit)
 from .nb08_latent_space import _ks_truncated, _truncated_normal_std, check_slerp, check_truncated_noise
+from .nb09_standing_on_a_trained_gan import check_d_optimizer, check_freeze_first
 
 __all__ = [
     "Verdict",
@@ -32,6 +33,7 @@ __all__ = [
     "check_smoothed_d_loss", "check_hinge_d_loss", "check_hinge_g_loss", "check_looks_collapsed",
     "check_projection_logit", "check_one_hot_input",
     "check_slerp", "check_truncated_noise",
+    "check_freeze_first", "check_d_optimizer",
 ]
 # The tests also reach a few private helpers through `checks._name` (imported above for them):
 # _frechet_mistakes, _mmd_by_hand, _mmd_mistakes, _PROJECTION_CASES, _projection_inputs,

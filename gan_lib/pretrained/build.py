@@ -94,16 +94,17 @@ def judge(G: torch.nn.Module, class_names: list[str], train: ImageData, held: Im
     fakes = to_uint8(generate(G, sample_noise(n, G.cfg.latent_dim, generator=torch.Generator().manual_seed(123)), labels))
     scores = evaluate(fakes, held.images, extractor="efficientnet", metrics=("fd", "kid", "swd"))
     k = min(500, n, len(held))  # the classifier and nearest neighbours look at this many of each
-    logits, real_logits = imagenet_logits(fakes[:k]), imagenet_logits(held.images[:k])
+    some = held.subset(torch.randperm(len(held), generator=torch.Generator().manual_seed(0))[:k])  # every breed
+    logits, real_logits = imagenet_logits(fakes[:k]), imagenet_logits(some.images)
     asked = labels[:k]
     shuffled = asked[torch.randperm(k, generator=torch.Generator().manual_seed(0))]  # the label ignored
     match, ignored = breed_match(logits, asked, class_names), breed_match(logits, shuffled, class_names)
-    real = breed_match(real_logits, held.labels[:k], class_names)
+    real = breed_match(real_logits, some.labels, class_names)
     _, d_fake = nearest_neighbours(fakes[:k], train.images)
-    _, d_held = nearest_neighbours(held.images[:k], train.images)
+    _, d_held = nearest_neighbours(some.images, train.images)
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     return scores | {
-        "dogs": dog_o_meter(fakes[:k]).dog_share, "dogs_heldout": dog_o_meter(held.images[:k]).dog_share,
+        "dogs": dog_o_meter(fakes[:k]).dog_share, "dogs_heldout": dog_o_meter(some.images).dog_share,
         "breed_among": mean(match.among), "breed_among_label_ignored": mean(ignored.among),
         "breed_among_heldout": mean(real.among), "breed_named": mean(match.named),
         "breed_among_per_breed": dict(zip(class_names, match.among)),
