@@ -47,6 +47,8 @@ def principal_directions(G: Generator, k: int = 8, n: int = 2000, labels: Tensor
     labels: for a conditional G, the breed of each of the n samples (default: all breeds in turn).
     Each breed's mean activation is removed first, so the directions describe how dogs vary within a
     breed: the breed itself is an input of its own, which no direction in z can reach.
+    A principal axis has no sign of its own (PCA finds +v and -v alike), so each direction is pointed the
+    way that makes G's images lighter on average: -3 is always the darker end.
     """
     if isinstance(G, FadeInGenerator):  # grown from a smaller G: its first blocks are the same either way
         G = G.net
@@ -76,7 +78,24 @@ def principal_directions(G: Generator, k: int = 8, n: int = 2000, labels: Tensor
     # Regress z on those coordinates (z ~ coords @ U): row j of U is the z-direction that moves axis j.
     directions = torch.linalg.lstsq(coords, z).solution  # k x latent_dim
     explained = s[:k] ** 2 / y.pow(2).sum()
-    return Directions(directions / directions.norm(dim=1, keepdim=True), explained)
+    directions = directions / directions.norm(dim=1, keepdim=True)
+    return Directions(directions * _lighter_sign(G, z[:64], None if labels is None else labels[:64], directions),
+                      explained)
+
+
+@torch.no_grad()
+def _lighter_sign(G: Generator, z: Tensor, labels: Tensor | None, directions: Tensor, amount: float = 3.0) -> Tensor:
+    """+1 or -1 per direction (k x 1): the sign under which moving `amount` along it makes G's images lighter."""
+    device = next(G.parameters()).device
+    was_training = G.training
+    G.eval()
+    try:
+        lab = labels.to(device) if labels is not None else None
+        brightness = lambda zs: G(zs.to(device), lab).float().mean().item()  # noqa: E731
+        signs = [1.0 if brightness(z + amount * v) >= brightness(z - amount * v) else -1.0 for v in directions]
+    finally:
+        G.train(was_training)
+    return torch.tensor(signs).view(-1, 1)
 
 
 def attribute_direction(z: Tensor, scores: Tensor, share: float = 0.1) -> Tensor:

@@ -160,11 +160,13 @@ class LatentExplorer:
         self.draw()
 
     def save_png(self) -> Path:
-        """Save the current dog (full resolution, no border) as the next free my_dogs/dog_NNN.png."""
+        """Save the current dog as you see it (each pixel a scale x scale block, no border) as the next free
+        my_dogs/dog_NNN.png."""
         self.save_dir.mkdir(parents=True, exist_ok=True)
         number = 1 + max((int(p.stem[4:]) for p in self.save_dir.glob("dog_*.png") if p.stem[4:].isdigit()), default=0)
+        seen = self.dog().repeat_interleave(self.scale, dim=1).repeat_interleave(self.scale, dim=2)
         path = write_bytes_atomically(self.save_dir / f"dog_{number:03d}.png",
-                                      png_bytes(self.dog().permute(1, 2, 0).contiguous().numpy()))
+                                      png_bytes(seen.permute(1, 2, 0).contiguous().numpy()))
         self.status.value = f"saved {path}"
         return path
 

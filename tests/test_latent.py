@@ -7,7 +7,7 @@ import torch
 from gan_lib.config import ModelConfig
 from gan_lib.errors import GanLibError
 from gan_lib.latent import attribute_direction, early_activations, move, principal_directions
-from gan_lib.models import Discriminator, Generator
+from gan_lib.models import Discriminator, Generator, sample_noise
 
 
 def small_generator(**changes) -> Generator:
@@ -22,6 +22,22 @@ def test_directions_are_unit_vectors_strongest_first():
     assert torch.allclose(d.vectors.norm(dim=1), torch.ones(4), atol=1e-5)
     assert (d.explained[:-1] >= d.explained[1:]).all() and 0 < d.explained.sum() <= 1
     assert G.training  # left as it was found
+
+
+@pytest.mark.parametrize("num_classes", [0, 3])
+def test_every_direction_points_the_way_that_makes_the_images_lighter(num_classes):
+    G = small_generator(num_classes=num_classes).eval()
+    d = principal_directions(G, k=4, n=300)
+    z = sample_noise(300, 16, generator=torch.Generator().manual_seed(0))[:64]  # the noise the rule looks at
+    labels = torch.arange(64) % num_classes if num_classes else None
+    with torch.no_grad():
+        for v in d.vectors:  # +3 lighter than -3 (an untrained G barely changes: the rule must still hold)
+            assert G(z + 3 * v, labels).mean() > G(z - 3 * v, labels).mean()
+    G.project.weight.data.neg_()  # the same G up to signs in its first layer: PCA may flip; the rule does not
+    flipped = principal_directions(G, k=4, n=300)
+    with torch.no_grad():
+        for v in flipped.vectors:
+            assert G(z + 3 * v, labels).mean() > G(z - 3 * v, labels).mean()
 
 
 def test_the_first_direction_is_the_one_that_dominates_the_activations():

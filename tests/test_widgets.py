@@ -97,7 +97,10 @@ def test_save_writes_the_dog_you_see_as_numbered_pngs(tmp_path):
     explorer.save.click()
     path = tmp_path / "mine" / "dog_001.png"
     saved = torch.from_numpy(__import__("numpy").array(Image.open(path))).permute(2, 0, 1)
-    assert torch.equal(saved, explorer.dog())
+    shown = torch.from_numpy(__import__("numpy").array(Image.open(io.BytesIO(explorer.image.value)))).permute(2, 0, 1)
+    assert saved.shape[1:] == (32 * explorer.scale, 32 * explorer.scale)  # 192 px, not the network's 32
+    assert torch.equal(saved, shown)  # exactly the picture on the screen
+    assert torch.equal(saved[:, ::explorer.scale, ::explorer.scale], explorer.dog())
     assert explorer.status.value == f"saved {path}"
     assert explorer.save_png().name == "dog_002.png"
     assert not list((tmp_path / "mine").glob(".*"))  # written atomically: no temporary files left
