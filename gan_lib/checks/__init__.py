@@ -4,6 +4,8 @@ Every check runs your answer on small, seeded inputs and compares it with values
 independently (plain `math`, or the tested `gan_lib` code). A check never raises: an unfinished
 answer (returns None, raises NotImplementedError) is reported as "not answered yet", and an
 exception from your code is reported with its type and message, so the notebook keeps running.
+An exercise that asks for a number wants a Python float: a right value left in a tensor is named as
+right and then refused with the `.item()` hint (one rule, `_plumbing._a_python_float`).
 The reference answers are in `gan_lib/solutions.py`; try first!
 
 Layout: one module per notebook (`nb01_data` ... `nb09_standing_on_a_trained_gan`, named after notebooks/*.ipynb)

@@ -190,6 +190,12 @@ def _number(value: Any, what: str) -> float:
     return float(value)
 
 
+def _a_python_float(out: Any, what: str) -> None:
+    """One rule for every exercise that asks for a number: a right value in a tensor is named, then refused."""
+    _require(not isinstance(out, Tensor), f"{what} returned a tensor (of the right value).",
+             "the exercise asks for a Python float: call .item() on it.")
+
+
 def _known_mistake(got: float, mistakes: list[tuple[float, str]]) -> str | None:
     """The hint of the first known wrong answer whose value equals `got`."""
     return next((hint for value, hint in mistakes if math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-6)), None)

@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ._plumbing import (_NotYet, _bce_mistakes, _callable, _check, _known_mistake, _last_op, _linear_input_hint,
+from ._plumbing import (_NotYet, _a_python_float, _bce_mistakes, _callable, _check, _known_mistake, _last_op, _linear_input_hint,
                         _module_copy, _name, _number, _require, _run, _scalar, _tensor)
 
 
@@ -136,6 +136,5 @@ def check_accuracy(fn: Callable[[Tensor, Tensor], float]) -> str:
         raise _NotYet(f"got {got:.4f}, expected 0.7500 (9 of 12 verdicts right).",
                       _known_mistake(got, mistakes) or "((real_logits > 0).sum() + (fake_logits < 0).sum()) / "
                                                        "(number of real + fake images), as a float.")
-    _require(not is_tensor, f"{_name(fn)} returned a tensor (of the right value).",
-             "return a Python float: call .item() on it.")
+    _a_python_float(out, _name(fn))
     return "9 of 12 verdicts right: 0.7500."

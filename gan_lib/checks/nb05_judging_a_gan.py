@@ -8,7 +8,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._plumbing import _NotYet, _callable, _check, _known_mistake, _require, _run
+from ._plumbing import _NotYet, _a_python_float, _callable, _check, _known_mistake, _name, _require, _run
 
 
 def _one_number(out: Any, what: str, many_hint: str) -> float:
@@ -101,7 +101,8 @@ def check_frechet_distance(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Any]) 
     hints = {"expected scalar type": same_dtype, "same dtype": same_dtype}
     for what, mu1, s1, mu2, s2, by_hand in cases:
         inputs = [t.clone() for t in (mu1, s1, mu2, s2)]
-        got = _one_number(_run(fn, *inputs, hints=hints), "frechet_distance", many)
+        out = _run(fn, *inputs, hints=hints)
+        got = _one_number(out, "frechet_distance", many)
         _require(all(torch.equal(a, b) for a, b in zip(inputs, (mu1, s1, mu2, s2))),
                  "your function changed its inputs.",
                  "compute new tensors (a + b, a @ b), no in-place operations (add_, sqrt_) on mu or sigma.")
@@ -116,6 +117,7 @@ def check_frechet_distance(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Any]) 
                           _known_mistake(got, mistakes) or "||mu1 - mu2||^2 + Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^(1/2)), "
                                                            "the last trace being the sum of the square roots of the "
                                                            "eigenvalues of S1 @ S2.")
+    _a_python_float(out, _name(fn))  # every value right: now the type
     return "||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)), right in 1-D and for diagonal and full covariances."
 
 
@@ -196,7 +198,8 @@ def check_kid_mmd(fn: Callable[[Tensor, Tensor], Any]) -> str:
              ("for two samples of one 16-D Gaussian (300 points each)", a, b, None)]
     for what, p, q, by_hand in cases:
         inputs = (p.clone(), q.clone())
-        value = _one_number(_run(fn, *inputs, hints=hints), "kid_mmd", many)
+        out = _run(fn, *inputs, hints=hints)
+        value = _one_number(out, "kid_mmd", many)
         _require(torch.equal(inputs[0], p) and torch.equal(inputs[1], q), "your function changed its inputs.",
                  "compute new tensors (x @ y.T / d + 1), no in-place operations (add_, pow_) on x or y.")
         computed, mistakes = _mmd_mistakes(p, q)
@@ -206,6 +209,7 @@ def check_kid_mmd(fn: Callable[[Tensor, Tensor], Any]) -> str:
             raise _NotYet(f"{what} you get {value:.4f}, expected {expected:.4f}.",
                           _known_mistake(value, mistakes) or "mean of k over pairs i != j within x, plus the same "
                           "within y, minus 2 * mean of k over all (x_i, y_j), with k(a, b) = (a.b / d + 1) ** 3.")
+    _a_python_float(out, _name(fn))  # every value right: now the type
     within_a, within_b, across = _kernel_means(a, b, diagonal=True)
     biased = within_a + within_b - 2 * across
     return (f"the unbiased MMD^2 with KID's cubic kernel: two samples of one Gaussian give {value:.4f}, about 0 "
