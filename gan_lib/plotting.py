@@ -196,7 +196,13 @@ def plot_history(
     _legend(ax_d)
     if quality:
         plot_series(axes[2], history, "swd", "SWD", 0.0, "C4")
-        axes[2].set(title="Quality: SWD to the photos (lower is better)", xlabel="step", ylabel="SWD x 1e3")
+        steps, values = _series(history, "swd")
+        # The latest value as a dot with its number: the first one shows before there is a line to draw.
+        axes[2].plot(steps[-1:], values[-1:], "o", color="C4", markersize=4)
+        axes[2].annotate(f"{values[-1]:.1f}", (steps[-1], values[-1]), textcoords="offset points", xytext=(4, 4),
+                         fontsize="small", color="C4")
+        axes[2].set(title="Quality: SWD to the photos (lower is better)", xlabel="step", ylabel="SWD x 1e3",
+                    ylim=(0, 1.15 * max(values)))  # from 0: SWD is a distance, and one value has no scale of its own
     return fig
 
 
@@ -285,11 +291,13 @@ def show_crops(image: Image.Image, boxes: Sequence[tuple[int, int, int, int]],
     fig = new_figure(figsize=(3.4 * (1 + len(squares)), 3.4), layout="constrained")
     axes = fig.subplots(1, 1 + len(squares), squeeze=False)[0]
     axes[0].imshow(image)
-    outlines = [(b, "red", "dog's bounding box") for b in boxes] + [(s, "lime", "square crop") for s in squares]
-    for i, ((x0, y0, x1, y1), color, label) in enumerate(outlines):
+    # A square often shares two sides with its box: the box is drawn thin on top of the wide square, so both show.
+    outlines = [(b, "red", "dog's bounding box", 1.5, 3) for b in boxes] + [(s, "lime", "square crop", 5, 2)
+                                                                          for s in squares]
+    for i, ((x0, y0, x1, y1), color, label, width, z) in enumerate(outlines):
         first_of_kind = all(other[2] != label for other in outlines[:i])  # one legend entry per kind
-        axes[0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=2,
-                                    label=label if first_of_kind else None))
+        axes[0].add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=width,
+                                    zorder=z, label=label if first_of_kind else None))
     axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
     for ax, square in zip(axes[1:], squares):
         ax.imshow(image.crop(square))

@@ -308,6 +308,22 @@ def test_crop_demo_has_a_legend_for_both_outlines():
     assert [ax.get_title() for ax in fig.axes[1:]] == ["square crop", "square crop"]
 
 
+def test_crop_demo_draws_a_box_visible_where_it_shares_a_side_with_its_square():
+    """The red box's sides that coincide with the green square's lie on top of it and inside its width."""
+    import numpy as np
+
+    from gan_lib.plotting import figure_png, show_crops
+
+    photo = Image.new("RGB", (100, 100), "white")
+    fig = show_crops(photo, [(20, 10, 60, 90)], [(0, 10, 80, 90)])  # a tall box: the square shares its top and bottom
+    box, square = fig.axes[0].patches
+    assert box.get_zorder() > square.get_zorder() and box.get_linewidth() < square.get_linewidth()
+    pixels = np.array(Image.open(io.BytesIO(figure_png(fig))).convert("RGB")).astype(int)
+    red = (pixels[..., 0] > 200) & (pixels[..., 1] < 80) & (pixels[..., 2] < 80)
+    green = (pixels[..., 1] > 200) & (pixels[..., 0] < 80) & (pixels[..., 2] < 80)
+    assert red.sum() > 0 and green.sum() > 0
+
+
 def test_figures_show_once_whether_last_value_or_plt_show(tmp_path):
     """In a real kernel: `plot_history(...); plt.show()`, `plot_history(...)` as the cell's value, and a
     figure assigned to a name each show exactly one picture."""
@@ -321,3 +337,16 @@ def test_figures_show_once_whether_last_value_or_plt_show(tmp_path):
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     pictures = [sum("image/png" in out.get("data", {}) for out in cell.outputs) for cell in nb.cells]
     assert pictures == [0, 1, 1, 1]
+
+
+def test_the_quality_panel_shows_its_first_value_on_an_axis_from_zero():
+    """One SWD value so far: a visible dot with its number, on an axis from 0, not an empty 9.6-10.4 panel."""
+    from gan_lib.plotting import plot_history
+
+    history = [{"step": i, "loss_d": 1.0, "loss_g": 2.0, "d_real": 0.6, "d_fake": 0.4} for i in range(1, 30)]
+    history[-1]["swd"] = 10.0
+    ax = plot_history(history, stacked=True).axes[2]
+    assert ax.get_ylim() == pytest.approx((0, 11.5))
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(dots) == 1 and list(dots[0].get_ydata()) == [10.0]
+    assert [t.get_text() for t in ax.texts] == ["10.0"]
