@@ -181,11 +181,14 @@ def sample_noise(n: int, latent_dim: int, truncation: float | None = None,
 
 
 @torch.no_grad()
-def recalibrate_batchnorm(G: nn.Module, batches: int = 8, batch_size: int = 64, seed: int = 0) -> nn.Module:
+def recalibrate_batchnorm(G: nn.Module, batches: int = 8, batch_size: int = 64, seed: int = 0,
+                          labels: Tensor | None = None) -> nn.Module:
     """Recompute G's BatchNorm statistics from its own outputs on fresh noise ("standing statistics").
 
     An EMA generator averages weights, so the statistics its BatchNorm layers saw during training
     (those of the live G) no longer match it; without this, its eval-mode samples come out grey.
+    labels: for a conditional G, the breed labels of the training photos, drawn from as training drew
+    them (default: every breed alike). A G fine-tuned on one breed must not be averaged over all.
     """
     norms = [m for m in G.modules() if isinstance(m, nn.BatchNorm2d)]
     if not norms:
@@ -198,9 +201,11 @@ def recalibrate_batchnorm(G: nn.Module, batches: int = 8, batch_size: int = 64, 
         m.momentum = None  # a plain average over the batches below
     G.train()
     for _ in range(batches):
-        labels = (torch.randint(G.cfg.num_classes, (batch_size,), generator=rng).to(device)
-                  if getattr(G, "embed", None) is not None else None)
-        G(sample_noise(batch_size, G.cfg.latent_dim, generator=rng, device=device), labels)
+        breeds = None
+        if getattr(G, "embed", None) is not None:
+            breeds = (torch.randint(G.cfg.num_classes, (batch_size,), generator=rng) if labels is None else
+                      labels.cpu()[torch.randint(len(labels), (batch_size,), generator=rng)]).to(device)
+        G(sample_noise(batch_size, G.cfg.latent_dim, generator=rng, device=device), breeds)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return G.eval()

@@ -420,7 +420,8 @@ class Trainer:
         G = self.ema if self.ema is not None else self.G
         was_training = G.training
         if G is self.ema:
-            recalibrate_batchnorm(G)  # as `sampling.load_generator` does for a checkpoint
+            # As `sampling.load_generator` does for a checkpoint, with the breeds in the photos' proportions.
+            recalibrate_batchnorm(G, labels=self.batches.labels if self.config.model.num_classes else None)
         G.eval()
         images = generate(G, z, labels)
         G.train(was_training)

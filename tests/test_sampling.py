@@ -24,7 +24,8 @@ def test_a_checkpoint_samples_exactly_like_its_training_run(tiny_folder, tmp_pat
     images = generate_images(path, 64, seed=0)
     assert torch.equal(images, to_uint8(generate(load_generator(path), sample_noise(
         64, 16, generator=torch.Generator().manual_seed(0)))))
-    assert images.float().std() == to_uint8(in_training).float().std()
+    # The same images up to float rounding, which can tip a pixel by one level (seen with 1 thread).
+    assert (images.int() - to_uint8(in_training).int()).abs().max() <= 1
 
 
 def test_slerp_keeps_the_length_a_straight_line_loses():

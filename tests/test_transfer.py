@@ -155,3 +155,22 @@ def test_breed_scores_read_the_classifiers_verdicts(monkeypatch):
     images = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     scores = transfer.breed_scores(images, images, "samoyed")
     assert scores["dogs"] == 0.75 and scores["named"] == 0.5 and scores["swd"] == 0.0
+
+
+def test_samples_use_batchnorm_statistics_of_the_breed_it_was_tuned_on():
+    """A G fine-tuned on one label recalibrates its BatchNorm on that label, not on all nine."""
+    import copy
+
+    from gan_lib.models import recalibrate_batchnorm
+
+    gan = tiny_gan()
+    trainer = transfer.fine_tuner(gan, samoyeds(), "dingo", steps=1)
+    with torch.no_grad():  # make the breeds' embeddings very different, so mixing them shows in the statistics
+        trainer.ema.embed.weight.copy_(torch.linspace(-20, 20, 9).view(-1, 1).expand_as(trainer.ema.embed.weight))
+    k = BREEDS.index("dingo")
+    own = recalibrate_batchnorm(copy.deepcopy(trainer.ema), labels=torch.tensor([k]))
+    mixed = recalibrate_batchnorm(copy.deepcopy(trainer.ema))
+    trainer.sample(torch.zeros(2, 8), torch.full((2,), k))
+    norm = lambda G: next(m for m in G.modules() if isinstance(m, nn.BatchNorm2d))  # noqa: E731
+    assert torch.equal(norm(trainer.ema).running_mean, norm(own).running_mean)
+    assert not torch.allclose(norm(own).running_mean, norm(mixed).running_mean)
