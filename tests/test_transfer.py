@@ -101,6 +101,9 @@ def test_fine_tuner_starts_from_the_trained_networks_on_the_borrowed_label():
     c = trainer.config
     assert c.freeze_d == transfer.FINE_TUNE["freeze_d"] and c.diffaugment == transfer.FINE_TUNE["diffaugment"]
     assert c.minutes == 5 and c.steps is None and c.model == gan.config.model
+    default = transfer.fine_tuner(gan, photos, "beagle").config  # not the course GAN's own hours
+    assert default.minutes == 10 and default.steps is None
+    assert transfer.fine_tuner(gan, photos, "beagle", steps=7).config.steps == 7
     for mine, theirs in ((trainer.G, gan.G), (trainer.ema, gan.G), (trainer.D, gan.D)):
         for (name, x), y in zip(mine.state_dict().items(), theirs.state_dict().values()):
             assert torch.equal(x, y), name
