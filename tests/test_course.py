@@ -38,7 +38,7 @@ def setup_source(notebook: Path) -> str:
 def test_the_repository_names_its_url_once_and_the_copies_agree():
     url = course.repo_url(REPO)
     assert course.github_path(url)  # a GitHub URL, so Colab can open the notebooks
-    assert len(course.notebooks(REPO)) == 8
+    assert len(course.notebooks(REPO)) == 9
     for notebook in course.notebooks(REPO):
         assert setup_source(notebook) == course.setup_cell(url), f"{notebook.name}: run set-repo"
         readme = (REPO / "README.md").read_text()

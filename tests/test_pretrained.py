@@ -79,3 +79,22 @@ def test_a_missing_or_damaged_file_says_what_to_do(tmp_path):
     torch.save({"format": "something else"}, tmp_path / "other.pt")
     with pytest.raises(GanLibError, match="not a course GAN"):
         pretrained.load(tmp_path / "other.pt")
+
+
+def test_the_shipped_gan_is_in_the_package_small_and_judged():
+    """The file `pip install` brings: made by build.py export, under 16 MB, its card and scores beside it."""
+    path = pretrained.PACKED
+    assert path.is_file(), "gan_lib/pretrained/course_gan.pt is missing: run python -m gan_lib.pretrained.build export"
+    assert path.stat().st_size <= 16 * 2**20
+    gan = pretrained.load()
+    assert gan.held_out_breed == "Samoyed" and "Samoyed" not in gan.class_names and len(gan.class_names) == 9
+    assert gan.config.model.resolution == 64 and gan.config.model.num_classes == 9
+    assert gan.minutes >= 120  # the issue's "at least two hours of training in total"
+    public = json.loads(path.with_suffix(".json").read_text())
+    assert public["step"] == gan.step and public["scores"] == gan.scores and public["trained_on"] == gan.trained_on
+    for key in ("fd", "kid", "swd", "dogs", "dogs_heldout", "breed_among", "breed_among_label_ignored",
+                "nn_fake_median", "nn_heldout_median"):
+        assert isinstance(gan.scores[key], float) and gan.scores[key] == gan.scores[key], key  # measured, not NaN
+    images = gan.sample(9, seed=0)
+    assert images.shape == (9, 3, 64, 64) and images.dtype == torch.uint8
+    assert images.float().std() > 20  # a trained G draws varied pictures, not a flat grey

@@ -93,7 +93,7 @@ def check_freeze_first(fn: Callable[[nn.Module, int], nn.Module]) -> str:
                  "freezing is requires_grad alone; D.eval() also switches BatchNorm to its running statistics, "
                  "which changes how D judges. Leave D in training mode.")
     return ("the first k blocks (each an nn.Conv2d with its BatchNorm and LeakyReLU) keep their weights, every later "
-            "weight learns: at 64 px with k=2, the first two convolutions and the BatchNorm between them.")
+            "weight learns: at 64 px with k=2, the first two convolutions and the BatchNorm after the second.")
 
 
 def _d_loss(D: nn.Module) -> torch.Tensor:
