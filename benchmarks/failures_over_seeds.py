@@ -52,7 +52,7 @@ EXPERIMENTS = {  # name -> changes to the recipe, in the notebook's order
 }
 
 
-def run(train, reference, budget: dict, seed: int, changes: dict) -> dict:
+def run(train, reference, photos_diversity: float, budget: dict, seed: int, changes: dict) -> dict:
     """Train one experiment with `seed` and score it the way notebook 06 does."""
     changes = dict(changes)
     photos = train
@@ -64,7 +64,6 @@ def run(train, reference, budget: dict, seed: int, changes: dict) -> dict:
     z = torch.randn(N_EVAL, trainer.config.model.latent_dim, generator=torch.Generator().manual_seed(1))
     ema = to_uint8(trainer.sample(z))
     live = to_uint8(generate(trainer.G.eval(), z.to(trainer.device)))
-    photos_diversity = diversity(to_float(reference))
     return {"steps": trainer.step, "seconds": round(trainer.seconds, 1),
             "swd": sliced_wasserstein(ema, reference)["swd"], "swd_live_g": sliced_wasserstein(live, reference)["swd"],
             "diversity": diversity(to_float(ema)) / photos_diversity,
@@ -87,6 +86,7 @@ def main() -> None:
     data = load_images(args.data, config.model.resolution)
     held = torch.arange(len(data)) % 10 == 0  # every 10th photo held out, as in the notebook
     train, reference = data.subset(~held), data.subset(held).images[:N_EVAL]
+    photos_diversity = diversity(to_float(reference))  # the yardstick of every run's diversity
     device = pick_device()
     OUT.mkdir(parents=True, exist_ok=True)
     results_file = OUT / "results.json"
@@ -95,7 +95,7 @@ def main() -> None:
     table: dict[str, dict[int, dict]] = {}
     for seed in args.seeds:
         for name in names:
-            result = run(train, reference, limit, seed, EXPERIMENTS[name])
+            result = run(train, reference, photos_diversity, limit, seed, EXPERIMENTS[name])
             table.setdefault(name, {})[seed] = result
             results.append({"experiment": name, "seed": seed, **limit, **result, "machine": device_name(device),
                             "date": time.strftime("%Y-%m-%d")})

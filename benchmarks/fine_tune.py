@@ -42,8 +42,9 @@ def run(folder: str, minutes: float, seed: int) -> dict:
     slot = next(iter(closest_breeds(gan, train, n=min(200, len(train)))))
     model = gan.config.model
     tuned = fine_tuner(gan, train, slot, minutes=minutes, seed=seed).fit(progress=False)
-    scratch = Trainer(recommended_config(resolution=model.resolution, g_width=model.g_width, d_width=model.d_width,
-                                         diffaugment=FINE_TUNE["diffaugment"], minutes=minutes, seed=seed),
+    same = dict(resolution=model.resolution, g_width=model.g_width, d_width=model.d_width, latent_dim=model.latent_dim,
+                batch_size=gan.config.batch_size)  # the course GAN's sizes on any device, as in notebook 09
+    scratch = Trainer(recommended_config(diffaugment=FINE_TUNE["diffaugment"], minutes=minutes, seed=seed, **same),
                       train).fit(progress=False)
     z = sample_noise(N_JUDGE, model.latent_dim, generator=torch.Generator().manual_seed(seed))
     k = gan.class_names.index(slot)
