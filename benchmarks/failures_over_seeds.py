@@ -8,9 +8,11 @@ Every experiment of notebook 06 (the baseline, the five failures, the six fixes 
 small set) trains with the notebook's recipe and changes, on the same photos, once per seed, one after
 the other on this machine. Each run is scored as the notebook scores it: SWD of 256 samples of the EMA
 generator (and of the live G: the EMA comparison) against 256 held-out photos, the samples' diversity
-against the photos', and the monitor's alerts. Every run is appended to
-benchmarks/results/failures/results.json; the table printed at the end gives, per experiment, the SWD
-of each seed and its ratio to the baseline of the same seed.
+and checkerboard strength against the photos', D's memorisation gap (its verdict on 256 of its training
+photos minus that on 256 held-out ones), and the monitor's alerts. Every run goes into
+benchmarks/results/failures/results.json (a rerun of the same experiment, seed and budget replaces the
+old record); the table printed at the end gives, per experiment, the SWD of each seed and its ratio to
+the baseline of the same seed.
 """
 from __future__ import annotations
 
@@ -26,9 +28,9 @@ from common import device_name
 from gan_lib.callbacks import TrainingMonitor, diversity
 from gan_lib.config import pick_device, recommended_config
 from gan_lib.data import load_images, to_float, to_uint8
-from gan_lib.metrics import sliced_wasserstein
+from gan_lib.metrics import checkerboard_strength, sliced_wasserstein
 from gan_lib.sampling import generate
-from gan_lib.training import Trainer
+from gan_lib.training import Trainer, judge
 
 OUT = Path(__file__).parent / "results" / "failures"
 N_EVAL = 256  # samples scored against as many held-out photos, as in the notebook
@@ -52,21 +54,26 @@ EXPERIMENTS = {  # name -> changes to the recipe, in the notebook's order
 }
 
 
-def run(train, reference, photos_diversity: float, budget: dict, seed: int, changes: dict) -> dict:
-    """Train one experiment with `seed` and score it the way notebook 06 does."""
+def run(train, held_out, photos: dict, budget: dict, seed: int, changes: dict) -> dict:
+    """Train one experiment with `seed`, score it as notebook 06 does; `photos`: the held-out photos' own values."""
     changes = dict(changes)
-    photos = train
+    seen = train
     if changes.pop("small", False):  # the same small set for every seed, as in the notebook
-        photos = train.subset(torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:SMALL_SET])
-    trainer = Trainer(recommended_config(**budget, seed=seed, **changes), photos)
+        seen = train.subset(torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:SMALL_SET])
+    trainer = Trainer(recommended_config(**budget, seed=seed, **changes), seen)
     monitor = TrainingMonitor()
     trainer.fit(callbacks=[monitor], progress=False)
     z = torch.randn(N_EVAL, trainer.config.model.latent_dim, generator=torch.Generator().manual_seed(1))
     ema = to_uint8(trainer.sample(z))
     live = to_uint8(generate(trainer.G.eval(), z.to(trainer.device)))
+    reference = held_out[:N_EVAL]
+    verdict = [judge(trainer.D, to_float(x[:N_EVAL]).to(trainer.device)).mean().item() for x in (seen.images, held_out)]
     return {"steps": trainer.step, "seconds": round(trainer.seconds, 1),
             "swd": sliced_wasserstein(ema, reference)["swd"], "swd_live_g": sliced_wasserstein(live, reference)["swd"],
-            "diversity": diversity(to_float(ema)) / photos_diversity,
+            "diversity": diversity(to_float(ema)) / photos["diversity"],
+            "checkerboard": checkerboard_strength(ema) / photos["checkerboard"],
+            "checkerboard_live_g": checkerboard_strength(live) / photos["checkerboard"],
+            "memorisation_gap": verdict[0] - verdict[1],
             "alerts": [f"{a.kind} at step {a.step}" for a in monitor.alerts]}
 
 
@@ -85,8 +92,9 @@ def main() -> None:
     config = recommended_config(**limit)
     data = load_images(args.data, config.model.resolution)
     held = torch.arange(len(data)) % 10 == 0  # every 10th photo held out, as in the notebook
-    train, reference = data.subset(~held), data.subset(held).images[:N_EVAL]
-    photos_diversity = diversity(to_float(reference))  # the yardstick of every run's diversity
+    train, held_out = data.subset(~held), data.subset(held).images
+    reference = held_out[:N_EVAL]  # the yardsticks of every run's diversity and checkerboard
+    photos = {"diversity": diversity(to_float(reference)), "checkerboard": checkerboard_strength(reference)}
     device = pick_device()
     OUT.mkdir(parents=True, exist_ok=True)
     results_file = OUT / "results.json"
@@ -95,13 +103,15 @@ def main() -> None:
     table: dict[str, dict[int, dict]] = {}
     for seed in args.seeds:
         for name in names:
-            result = run(train, reference, photos_diversity, limit, seed, EXPERIMENTS[name])
+            result = run(train, held_out, photos, limit, seed, EXPERIMENTS[name])
             table.setdefault(name, {})[seed] = result
-            results.append({"experiment": name, "seed": seed, **limit, **result, "machine": device_name(device),
-                            "date": time.strftime("%Y-%m-%d")})
+            key = {"experiment": name, "seed": seed, **limit}
+            results = [r for r in results if {k: r.get(k) for k in key} != key]  # a rerun replaces the old record
+            results.append({**key, **result, "machine": device_name(device), "date": time.strftime("%Y-%m-%d")})
             results_file.write_text(json.dumps(results, indent=1) + "\n")  # after every run: an interrupted sweep keeps its runs
             print(f"seed {seed} {name:<36} {result['steps']:>6,} steps {result['seconds']:>6.0f} s  SWD {result['swd']:6.1f}"
-                  f"  live G {result['swd_live_g']:6.1f}  diversity {result['diversity']:4.0%}  {'; '.join(result['alerts'][:2])}",
+                  f"  live G {result['swd_live_g']:6.1f}  diversity {result['diversity']:4.0%}  checkerboard "
+                  f"{result['checkerboard']:4.1f}x  gap {result['memorisation_gap']:+.2f}  {'; '.join(result['alerts'][:2])}",
                   flush=True)
     base = table.get("baseline", {})
     print(f"\n{'experiment':<36}" + "".join(f"{'seed ' + str(s):>16}" for s in args.seeds) + "   (SWD; x the seed's baseline)")

@@ -4,6 +4,7 @@ Fréchet distance, KID and MiFID (the torchmetrics formulas), improved precision
 extractor features, see features.py), the extractor-free sliced Wasserstein distance (SWD) on
 Laplacian-pyramid patches, nearest neighbours for the memorisation check, and `evaluate` /
 `format_results`, which run and report any of them (and the dog-o-meter of verdicts.py) in one call.
+One statistic of a single set sits with them because it is compared between sets: `checkerboard_strength`.
 """
 
 from __future__ import annotations
@@ -328,6 +329,23 @@ def sliced_wasserstein(
     }
     out["swd"] = sum(out.values()) / levels  # swd = mean over the pyramid levels
     return out
+
+
+# ----------------------------------------------------------------------------- checkerboard artefacts
+
+
+def checkerboard_strength(images: Tensor) -> float:
+    """Strength of the pattern that repeats every 2 pixels: |mean of image x (+1/-1 checkerboard)|, averaged.
+
+    Smooth images give about 0; a one-pixel checkerboard of amplitude a (on the [-1, 1] scale) gives a.
+    Compare it with the photos' own value.
+    Taught in notebook 06.
+    """
+    _check_images(images, "images")
+    x = images.float() / 127.5 - 1.0  # uint8 -> [-1, 1], the scale G draws on
+    h, w = x.shape[-2:]
+    signs = 1.0 - 2.0 * ((torch.arange(h)[:, None] + torch.arange(w)) % 2)  # +1 -1 +1 ... / -1 +1 -1 ...
+    return (x * signs).mean(dim=(-2, -1)).abs().mean().item()  # per image and channel, then averaged
 
 
 # ----------------------------------------------------------------------------- nearest neighbours

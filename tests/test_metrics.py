@@ -483,3 +483,16 @@ def test_breed_match_counts_the_asked_breed() -> None:
     assert "always 1 / breeds" in unasked.summary() and "always" not in match.summary()
     with pytest.raises(GanLibError, match="no image was asked to be 'beagle'"):
         metrics.breed_match(logits, torch.zeros(4, dtype=torch.long), names)
+
+
+def test_checkerboard_strength_sees_the_two_pixel_pattern_and_only_it() -> None:
+    signs = 1 - 2 * ((torch.arange(16)[:, None] + torch.arange(16)) % 2)  # +1/-1 every other pixel
+    board = (127.5 + 0.5 * 127.5 * signs).round().to(torch.uint8).expand(4, 3, 16, 16)  # amplitude 0.5
+    stripes = (127.5 + 0.5 * 127.5 * (1 - 2 * (torch.arange(16) % 2))).round().to(torch.uint8).expand(4, 3, 16, 16)
+    assert metrics.checkerboard_strength(board) == pytest.approx(0.5, abs=0.01)
+    assert metrics.checkerboard_strength(torch.full((4, 3, 16, 16), 200, dtype=torch.uint8)) == 0.0
+    assert metrics.checkerboard_strength(stripes) == pytest.approx(0.0, abs=1e-6)  # a 2-pixel stripe is not a board
+    smooth = colour_fields(8, seed=0, res=32)
+    assert metrics.checkerboard_strength(smooth) < 0.01
+    with pytest.raises(GanLibError, match="uint8"):
+        metrics.checkerboard_strength(torch.zeros(2, 3, 16, 16))

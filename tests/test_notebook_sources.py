@@ -68,6 +68,8 @@ SHOWN: dict[tuple[str, str], Promise] = {
     # the Fréchet distance of Gaussian fits, matrix square root through symmetric eigendecompositions
     ("05_judging_a_gan", "frechet_distance"): Promise(code=("mean(dim=0)", "torch.cov(", ".trace()", ".sqrt()"),
                                                       quoted=("torch.linalg.eigh",)),
+    # "multiply each image by a +1/-1 checkerboard and average": one number per image, compared with the photos'
+    ("06_when_gans_fail", "checkerboard_strength"): Promise(code=("% 2", "1.0 - 2.0 *", "mean(dim=(-2, -1)).abs().mean()")),
     # the label embedding next to the noise
     ("07_conditional_gan", "with_labels"): Promise(
         code=("if labels is None",), quoted=("torch.cat([z, embed(labels)], dim=1)",)),
