@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import CHECKPOINT_EVERY, SAMPLE_EVERY
-from .data import to_uint8
+from .data import to_float, to_uint8
 from .errors import GanLibError
 from .files import write_bytes_atomically
 from .plotting import (History, NotebookFigure, figure_png, image_grid, in_notebook_kernel, plot_history, plot_series,
@@ -520,7 +520,7 @@ class TrainingMonitor:
                     "label smoothing; G gets almost no signal while D is this sure")
 
     def _check_collapse(self, trainer: TrainerLike) -> None:
-        ratio = diversity(trainer.sample_fixed()) / diversity(self._photos.float() / 127.5 - 1)
+        ratio = diversity(trainer.sample_fixed()) / diversity(to_float(self._photos))
         self._raise(trainer, "possible mode collapse",
                     f"the fixed samples are {ratio:.0%} as diverse as the photos" if ratio < self.collapse_ratio else None,
                     "look at the samples: many alike means collapse. Try the non-saturating or hinge loss, "

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .data import to_float
 from .errors import GanLibError
 from .features import (EfficientNetExtractor, Extractor, _check_images, extract_features, extractor_label,
                        get_extractor, real_features)
@@ -342,7 +343,7 @@ def checkerboard_strength(images: Tensor) -> float:
     Taught in notebook 06.
     """
     _check_images(images, "images")
-    x = images.float() / 127.5 - 1.0  # uint8 -> [-1, 1], the scale G draws on
+    x = to_float(images)  # [-1, 1], the scale G draws on
     h, w = x.shape[-2:]
     signs = 1.0 - 2.0 * ((torch.arange(h)[:, None] + torch.arange(w)) % 2)  # +1 -1 +1 ... / -1 +1 -1 ...
     return (x * signs).mean(dim=(-2, -1)).abs().mean().item()  # per image and channel, then averaged
