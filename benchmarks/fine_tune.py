@@ -21,13 +21,12 @@ import torch
 
 from common import device_name
 from gan_lib import pretrained
-from gan_lib.config import pick_device, recommended_config
+from gan_lib.config import pick_device
 from gan_lib.data import hold_out, to_uint8
 from gan_lib.features import efficientnet_extractor
 from gan_lib.models import sample_noise
 from gan_lib.plotting import save_grid
-from gan_lib.training import Trainer
-from gan_lib.transfer import FINE_TUNE, breed_photos, breed_scores, closest_breeds, fine_tuner
+from gan_lib.transfer import breed_photos, breed_scores, closest_breeds, fine_tuner, from_scratch
 
 OUT = Path(__file__).parent / "results" / "fine_tune"
 N_JUDGE = 200  # images per arm shown to the judges (held-out photos: as many as there are, split in halves)
@@ -42,10 +41,7 @@ def run(folder: str, minutes: float, seed: int) -> dict:
     slot = next(iter(closest_breeds(gan, train, n=min(200, len(train)))))
     model = gan.config.model
     tuned = fine_tuner(gan, train, slot, minutes=minutes, seed=seed).fit(progress=False)
-    same = dict(resolution=model.resolution, g_width=model.g_width, d_width=model.d_width, latent_dim=model.latent_dim,
-                batch_size=gan.config.batch_size)  # the course GAN's sizes on any device, as in notebook 09
-    scratch = Trainer(recommended_config(diffaugment=FINE_TUNE["diffaugment"], minutes=minutes, seed=seed, **same),
-                      train).fit(progress=False)
+    scratch = from_scratch(gan, train, minutes=minutes, seed=seed).fit(progress=False)
     z = sample_noise(N_JUDGE, model.latent_dim, generator=torch.Generator().manual_seed(seed))
     k = gan.class_names.index(slot)
     judged = {"before": gan.sample(N_JUDGE, slot, seed=seed),

@@ -40,6 +40,7 @@ from gan_lib.data import hold_out, load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import dog_o_meter, evaluate, nearest_neighbours  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
+from gan_lib.precision import cpu_name  # noqa: E402
 from gan_lib.training import Trainer  # noqa: E402
 
 PROJECTED = dict(d_arch="projected", diffaugment="color,translation,cutout")
@@ -73,10 +74,10 @@ def to64(images: torch.Tensor) -> torch.Tensor:
 
 
 def train(name: str, minutes: float, data: str, device: torch.device, start: Trainer | None = None,
-          **changes) -> Trainer:
+          amp: bool = True, **changes) -> Trainer:
     """Train candidate `name` (with `changes`) for the budget on the training split; first grow `start` into it, if given."""
     config = recommended_config("cpu", minutes=minutes, **(CANDIDATES[name] | changes))
-    config.device = str(device)
+    config.device, config.amp = str(device), amp
     train_split, _ = hold_out(load_images(data, config.model.resolution, progress=False))
     trainer = Trainer(config, train_split)
     if start is not None:
@@ -84,15 +85,16 @@ def train(name: str, minutes: float, data: str, device: torch.device, start: Tra
     return trainer.fit(progress=False)
 
 
-def run(name: str, minutes: float, samples: int, data: str, out: Path, device: torch.device) -> dict:
+def run(name: str, minutes: float, samples: int, data: str, out: Path, device: torch.device,
+        amp: bool = True) -> dict:
     """Train one candidate for the budget, score its samples at 64x64, save the grid and the numbers."""
     if name in GROWN:
         small, big, share, changes = GROWN[name]
-        first = train(small, minutes * share, data, device)
-        trainer = train(big, minutes * (1 - share), data, device, start=first, **changes)
+        first = train(small, minutes * share, data, device, amp=amp)
+        trainer = train(big, minutes * (1 - share), data, device, start=first, amp=amp, **changes)
         steps, seconds, configs = first.step + trainer.step, first.seconds + trainer.seconds, [first.config, trainer.config]
     else:
-        trainer = train(name, minutes, data, device)
+        trainer = train(name, minutes, data, device, amp=amp)
         steps, seconds, configs = trainer.step, trainer.seconds, [trainer.config]
     train64, held64 = hold_out(load_images(data, 64, progress=False))
     z = sample_noise(samples, trainer.config.model.latent_dim, generator=torch.Generator().manual_seed(123))
@@ -105,6 +107,7 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
     _, d_real = nearest_neighbours(held64.images[:500], train64.images)
     result |= {"nn_fake_median": d_fake.median().item(), "nn_heldout_median": d_real.median().item(),
                "steps": steps, "minutes": seconds / 60, "device": device_name(device),
+               "cpu": cpu_name(), "precision": str(trainer.amp_dtype or torch.float32).removeprefix("torch."),
                "config": asdict(configs[-1]), "configs": [asdict(c) for c in configs]}
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result
@@ -112,12 +115,12 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
 
 def report(out: Path) -> None:
     """Print the table of every candidate that has results in `out`."""
-    print(f"{'candidate':<28}{'steps':>8}{'FD(Lite0)':>11}{'KID x1e3':>10}{'SWD':>8}{'dogs':>7}{'NN fake/held':>15}")
+    print(f"{'candidate':<28}{'precision':>10}{'steps':>8}{'FD(Lite0)':>11}{'KID x1e3':>10}{'SWD':>8}{'dogs':>7}{'NN fake/held':>15}")
     for name in [*CANDIDATES, *GROWN]:
         path = out / f"{name}.json"
         if path.exists():
             r = json.loads(path.read_text())
-            print(f"{name:<28}{r['steps']:>8,}{r['fd']:>11.1f}{r['kid'] * 1e3:>10.1f}{r['swd']:>8.1f}"
+            print(f"{name:<28}{r.get('precision', 'float32'):>10}{r['steps']:>8,}{r['fd']:>11.1f}{r['kid'] * 1e3:>10.1f}{r['swd']:>8.1f}"
                   f"{r['dogs']:>7.0%}{r['nn_fake_median']:>9.3f}/{r['nn_heldout_median']:.3f}")
     held = [json.loads(p.read_text())["dogs_heldout"] for p in out.glob("*.json")]
     if held:
@@ -133,12 +136,15 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/pretrained_d"))
     p.add_argument("--device", default="cpu", help="cpu (the laptop case this compares), or cuda")
+    p.add_argument("--fp32", action="store_true",
+                   help="train in float32 even where bf16 autocast was measured faster on this CPU")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.candidate:
         if not args.data:
             sys.exit("set GAN_DATA or pass --data")
-        r = run(args.candidate, args.minutes, args.samples, args.data, args.out, pick_device(args.device))
+        r = run(args.candidate, args.minutes, args.samples, args.data, args.out, pick_device(args.device),
+                amp=not args.fp32)
         print(f"{args.candidate}: {r['steps']:,} steps, FD {r['fd']:.1f}, KID {r['kid']:.4f}, SWD {r['swd']:.1f}, "
               f"dogs {r['dogs']:.0%}")
     report(args.out)

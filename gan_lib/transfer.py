@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .config import TrainConfig
+from .config import TrainConfig, recommended_config
 from .data import ImageData, class_name, load_images
 from .distances import sliced_wasserstein
 from .errors import GanLibError
@@ -75,6 +75,19 @@ def fine_tuner(gan: CourseGAN, photos: ImageData, slot: str, **changes) -> Train
         trainer.ema.load_state_dict(gan.G.state_dict())
     trainer.fixed_labels = torch.full_like(trainer.fixed_labels, k)  # the dashboard shows the new breed only
     return trainer
+
+
+def from_scratch(gan: CourseGAN, photos: ImageData, **changes) -> Trainer:
+    """The fair rival of `fine_tuner`: the same photos, networks and DiffAugment, from random weights.
+
+    The course GAN's sizes (resolution, widths, noise, batch) on any device, with the device's recommended
+    recipe; unconditional, as the photos are one breed. `changes` are TrainConfig fields (the budget).
+    Taught in notebook 09.
+    """
+    model = gan.config.model
+    same = dict(resolution=model.resolution, g_width=model.g_width, d_width=model.d_width,
+                latent_dim=model.latent_dim, batch_size=gan.config.batch_size)
+    return Trainer(recommended_config(diffaugment=FINE_TUNE["diffaugment"], **(same | changes)), photos)
 
 
 @torch.no_grad()

@@ -88,6 +88,10 @@ SHOWN: dict[tuple[str, str], Promise] = {
         code=("gan.config.to_dict() | FINE_TUNE", "torch.full_like(photos.labels, k)",
               "trainer.G.load_state_dict(gan.G.state_dict())", "trainer.D.load_state_dict(gan.D.state_dict())"),
         quoted=("FINE_TUNE", "Trainer")),
+    # the same networks (the course GAN's widths, noise size and batch), the same DiffAugment, random weights
+    ("09_standing_on_a_trained_gan", "from_scratch"): Promise(
+        code=("model.g_width", "model.d_width", "model.latent_dim", "batch_size=gan.config.batch_size",
+              'diffaugment=FINE_TUNE["diffaugment"]'), quoted=("Trainer",)),
 }
 
 

@@ -119,6 +119,19 @@ def test_fine_tuner_starts_from_the_trained_networks_on_the_borrowed_label():
     assert any(not torch.equal(x, y) for x, y in zip(trainer.G.parameters(), gan.G.parameters()))  # G learned
 
 
+def test_from_scratch_has_the_course_gans_sizes_and_augmentation_but_random_weights():
+    gan, photos = tiny_gan(), samoyeds()
+    trainer = transfer.from_scratch(gan, photos, minutes=3, seed=4)
+    c, course = trainer.config, gan.config
+    assert (c.model.resolution, c.model.g_width, c.model.d_width, c.model.latent_dim, c.batch_size) == \
+        (64, 4, 4, 8, 6)  # the course GAN's, not the device's recommended widths or batch
+    assert c.model.num_classes == 0 and c.freeze_d == 0  # one breed: nothing to condition on, nothing to freeze
+    assert c.diffaugment == transfer.FINE_TUNE["diffaugment"] and (c.minutes, c.seed) == (3, 4)
+    assert c.lr_g == course.lr_g and c.loss == course.loss
+    assert not torch.equal(trainer.D.features[0].weight, gan.D.features[0].weight)  # random, not the course's
+    assert transfer.from_scratch(gan, photos, steps=5).config.steps == 5
+
+
 def test_fine_tuner_errors_teach():
     gan = tiny_gan()
     with pytest.raises(GanLibError, match="not one of the course GAN's breeds"):

@@ -87,11 +87,12 @@ def machine(device: torch.device) -> str:
 
 @torch.no_grad()
 def judge(G: torch.nn.Module, class_names: list[str], train: ImageData, held: ImageData,
-          n: int = SCORE_SAMPLES) -> dict:
+          n: int = SCORE_SAMPLES, truncation: float | None = None) -> dict:
     """Scores against photos it never trained on: FD/KID on EfficientNet-Lite0, SWD, the dog-o-meter, breed
     match (and what a GAN that ignores the asked breed would score), nearest training photos."""
     labels = torch.arange(n) % len(class_names)
-    fakes = to_uint8(generate(G, sample_noise(n, G.cfg.latent_dim, generator=torch.Generator().manual_seed(123)), labels))
+    z = sample_noise(n, G.cfg.latent_dim, truncation, generator=torch.Generator().manual_seed(123))
+    fakes = to_uint8(generate(G, z, labels))
     scores = evaluate(fakes, held.images, extractor="efficientnet", metrics=("fd", "kid", "swd"))
     k = min(500, n, len(held))  # the classifier and nearest neighbours look at this many of each
     some = held.subset(torch.randperm(len(held), generator=torch.Generator().manual_seed(0))[:k])  # every breed
