@@ -93,9 +93,11 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
         first = train(small, minutes * share, data, device, amp=amp)
         trainer = train(big, minutes * (1 - share), data, device, start=first, amp=amp, **changes)
         steps, seconds, configs = first.step + trainer.step, first.seconds + trainer.seconds, [first.config, trainer.config]
+        dtypes = [first.amp_dtype, trainer.amp_dtype]
     else:
         trainer = train(name, minutes, data, device, amp=amp)
-        steps, seconds, configs = trainer.step, trainer.seconds, [trainer.config]
+        steps, seconds, configs, dtypes = trainer.step, trainer.seconds, [trainer.config], [trainer.amp_dtype]
+    precision = "/".join(str(d or torch.float32).removeprefix("torch.") for d in dtypes)  # per stage
     train64, held64 = hold_out(load_images(data, 64, progress=False))
     z = sample_noise(samples, trainer.config.model.latent_dim, generator=torch.Generator().manual_seed(123))
     fakes = to64(to_uint8(trainer.sample(z)))
@@ -107,7 +109,7 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
     _, d_real = nearest_neighbours(held64.images[:500], train64.images)
     result |= {"nn_fake_median": d_fake.median().item(), "nn_heldout_median": d_real.median().item(),
                "steps": steps, "minutes": seconds / 60, "device": device_name(device),
-               "cpu": cpu_name(), "precision": str(trainer.amp_dtype or torch.float32).removeprefix("torch."),
+               "cpu": cpu_name(), "precision": precision,
                "config": asdict(configs[-1]), "configs": [asdict(c) for c in configs]}
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result

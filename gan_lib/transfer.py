@@ -87,7 +87,7 @@ def from_scratch(gan: CourseGAN, photos: ImageData, **changes) -> Trainer:
     model = gan.config.model
     same = dict(resolution=model.resolution, g_width=model.g_width, d_width=model.d_width,
                 latent_dim=model.latent_dim, batch_size=gan.config.batch_size)
-    return Trainer(recommended_config(diffaugment=FINE_TUNE["diffaugment"], **(same | changes)), photos)
+    return Trainer(recommended_config(**({"diffaugment": FINE_TUNE["diffaugment"]} | same | changes)), photos)
 
 
 @torch.no_grad()

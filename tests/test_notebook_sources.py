@@ -91,7 +91,7 @@ SHOWN: dict[tuple[str, str], Promise] = {
     # the same networks (the course GAN's widths, noise size and batch), the same DiffAugment, random weights
     ("09_standing_on_a_trained_gan", "from_scratch"): Promise(
         code=("model.g_width", "model.d_width", "model.latent_dim", "batch_size=gan.config.batch_size",
-              'diffaugment=FINE_TUNE["diffaugment"]'), quoted=("Trainer",)),
+              '{"diffaugment": FINE_TUNE["diffaugment"]}'), quoted=("Trainer",)),
 }
 
 

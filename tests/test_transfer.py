@@ -130,6 +130,7 @@ def test_from_scratch_has_the_course_gans_sizes_and_augmentation_but_random_weig
     assert c.lr_g == course.lr_g and c.loss == course.loss
     assert not torch.equal(trainer.D.features[0].weight, gan.D.features[0].weight)  # random, not the course's
     assert transfer.from_scratch(gan, photos, steps=5).config.steps == 5
+    assert transfer.from_scratch(gan, photos, diffaugment="").config.diffaugment == ""  # the control without it
 
 
 def test_fine_tuner_errors_teach():
