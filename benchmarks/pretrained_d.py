@@ -40,7 +40,6 @@ from gan_lib.data import hold_out, load_images, to_uint8  # noqa: E402
 from gan_lib.metrics import dog_o_meter, evaluate, nearest_neighbours  # noqa: E402
 from gan_lib.models import sample_noise  # noqa: E402
 from gan_lib.plotting import save_grid  # noqa: E402
-from gan_lib.precision import cpu_name  # noqa: E402
 from gan_lib.training import Trainer  # noqa: E402
 
 PROJECTED = dict(d_arch="projected", diffaugment="color,translation,cutout")
@@ -109,7 +108,7 @@ def run(name: str, minutes: float, samples: int, data: str, out: Path, device: t
     _, d_real = nearest_neighbours(held64.images[:500], train64.images)
     result |= {"nn_fake_median": d_fake.median().item(), "nn_heldout_median": d_real.median().item(),
                "steps": steps, "minutes": seconds / 60, "device": device_name(device),
-               "cpu": cpu_name(), "precision": precision,
+               "precision": precision,
                "config": asdict(configs[-1]), "configs": [asdict(c) for c in configs]}
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result

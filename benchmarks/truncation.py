@@ -21,25 +21,12 @@ import os
 import sys
 from pathlib import Path
 
-import torch
-
 from common import device_name
 from gan_lib import pretrained
 from gan_lib.config import pick_device
-from gan_lib.data import to_uint8
-from gan_lib.models import sample_noise
-from gan_lib.plotting import save_grid
-from gan_lib.pretrained.build import course_photos, judge
-from gan_lib.sampling import generate
+from gan_lib.pretrained.build import breed_grid, course_photos, judge
 
 OUT = Path(__file__).parent / "results" / "truncation"
-
-
-def grid(gan: pretrained.CourseGAN, t: float | None, path: Path) -> None:
-    """Eight images per breed, one row per breed, the same (truncated) noise in every row."""
-    z = sample_noise(8, gan.G.cfg.latent_dim, t, generator=torch.Generator().manual_seed(7))
-    labels = torch.arange(len(gan.class_names)).repeat_interleave(8)
-    save_grid(to_uint8(generate(gan.G, z.repeat(len(gan.class_names), 1).to(labels.device), labels)), path, nrow=8)
 
 
 def report(results: dict) -> None:
@@ -71,7 +58,7 @@ def main() -> None:
             key = "" if truncation is None else f"{t:g}"
             results[key] = judge(gan.G, gan.class_names, train, held, truncation=truncation) | {
                 "device": device_name(device)}
-            grid(gan, truncation, OUT / f"truncation-{key or 'none'}.png")
+            breed_grid(gan.G, gan.class_names, OUT / f"truncation-{key or 'none'}.png", truncation)
             path.write_text(json.dumps(results, indent=2) + "\n")  # after each: a killed run keeps what it did
             print(f"truncation {key or 'none'}: dogs {results[key]['dogs']:.1%}, FD {results[key]['fd']:.1f}", flush=True)
     report(results)

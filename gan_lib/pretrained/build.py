@@ -113,6 +113,13 @@ def judge(G: torch.nn.Module, class_names: list[str], train: ImageData, held: Im
         "samples": n, "heldout_photos": len(held)}
 
 
+def breed_grid(G: torch.nn.Module, class_names: list[str], path: Path, truncation: float | None = None) -> None:
+    """Save eight images per breed, one row per breed, the same noise in every row (the README's picture)."""
+    z = sample_noise(8, G.cfg.latent_dim, truncation, generator=torch.Generator().manual_seed(7)).repeat(len(class_names), 1)
+    labels = torch.arange(len(class_names)).repeat_interleave(8)
+    save_grid(to_uint8(generate(G, z, labels)), path, nrow=8)
+
+
 def half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Floating-point tensors in float16 (half the bytes; sampling and fine-tuning run in float32)."""
     return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -137,10 +144,8 @@ def export(folder: str | Path, run: Path = RUN, packed: Path = PACKED, grid: Pat
     save_atomically(record, packed)
     public = {k: v for k, v in record.items() if k not in ("G", "D")}
     write_bytes_atomically(packed.with_suffix(".json"), (json.dumps(public, indent=2) + "\n").encode())
-    if grid is not None:  # one row per breed, the same noise in every row
-        z = sample_noise(8, G.cfg.latent_dim, generator=torch.Generator().manual_seed(7)).repeat(len(ckpt.class_names), 1)
-        labels = torch.arange(len(ckpt.class_names)).repeat_interleave(8)
-        save_grid(to_uint8(generate(G, z, labels)), grid, nrow=8)
+    if grid is not None:
+        breed_grid(G, ckpt.class_names, grid)
     print(f"packed {packed} ({packed.stat().st_size / 2**20:.1f} MB): " + ", ".join(
         f"{k} {scores[k]:.3g}" for k in ("fd", "kid", "swd", "dogs", "breed_among", "breed_among_label_ignored")))
     return scores
