@@ -29,7 +29,7 @@ from .training import Trainer
 from .verdicts import dog_report, imagenet_class, imagenet_classes, imagenet_logits
 
 # What fine-tuning changes in the course GAN's recipe: 2 of the 64 px D's 4 blocks stay as trained, D sees
-# augmented images, and the budget is 10 minutes (its own 4 hours would otherwise carry over).
+# augmented images, and the budget is 10 minutes (its own training budget would otherwise carry over).
 FINE_TUNE = {"freeze_d": 2, "diffaugment": "color,translation,cutout", "minutes": 10.0, "steps": None}
 
 
@@ -68,11 +68,7 @@ def fine_tuner(gan: CourseGAN, photos: ImageData, slot: str, **changes) -> Train
     names[k] = photos.class_names[0] if len(photos.class_names) == 1 else "new breed"  # the slot's new meaning
     relabelled = ImageData(photos.images, torch.full_like(photos.labels, k), names)
     config = TrainConfig.from_dict(gan.config.to_dict() | FINE_TUNE | changes)
-    trainer = Trainer(config, relabelled)
-    trainer.G.load_state_dict(gan.G.state_dict())
-    trainer.D.load_state_dict(gan.D.state_dict())
-    if trainer.ema is not None:
-        trainer.ema.load_state_dict(gan.G.state_dict())
+    trainer = gan.copy_into(Trainer(config, relabelled))
     trainer.fixed_labels = torch.full_like(trainer.fixed_labels, k)  # the dashboard shows the new breed only
     return trainer
 

@@ -85,9 +85,12 @@ SHOWN: dict[tuple[str, str], Promise] = {
         code=("blocks[:k]", "for layer in block", "p.requires_grad_(False)"), quoted=("requires_grad",)),
     # the course GAN's recipe plus FINE_TUNE, the photos relabelled as the chosen breed, trained G and D loaded
     ("09_standing_on_a_trained_gan", "fine_tuner"): Promise(
-        code=("gan.config.to_dict() | FINE_TUNE", "torch.full_like(photos.labels, k)",
-              "trainer.G.load_state_dict(gan.G.state_dict())", "trainer.D.load_state_dict(gan.D.state_dict())"),
+        code=("gan.config.to_dict() | FINE_TUNE", "torch.full_like(photos.labels, k)", "gan.copy_into("),
         quoted=("FINE_TUNE", "Trainer")),
+    # the trained G's weights into G and its EMA copy, D's into D
+    ("09_standing_on_a_trained_gan", "pretrained.CourseGAN.copy_into"): Promise(
+        code=("trainer.G.load_state_dict(self.G.state_dict())", "trainer.ema.load_state_dict(self.G.state_dict())",
+              "trainer.D.load_state_dict(self.D.state_dict())"), quoted=("copy_into",)),
     # the same networks (the course GAN's widths, noise size and batch), the same DiffAugment, random weights
     ("09_standing_on_a_trained_gan", "from_scratch"): Promise(
         code=("model.g_width", "model.d_width", "model.latent_dim", "batch_size=gan.config.batch_size",

@@ -3,12 +3,15 @@
 A conditional 64x64 DCGAN trained on nine ImageWoof breeds (the Samoyed was held out, for
 fine-tuning on a breed it never saw), its EMA generator *and* its discriminator (fine-tuning needs D), stored in half precision in
 `course_gan.pt` next to this file. The file is made by `python -m gan_lib.pretrained.build` (see
-build.py for how it was trained and judged), never by hand; its recipe and scores travel inside it.
+build.py for how it was trained, in two stages, and judged), never by hand; its recipe, its stages and its
+scores travel inside it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +21,9 @@ from ..errors import GanLibError
 from ..networks import build_discriminator, build_generator
 from ..sampling import sample_images
 
+if TYPE_CHECKING:
+    from ..training import Trainer
+
 PACKED = Path(__file__).parent / "course_gan.pt"
 FORMAT, VERSION = "gan_lib course GAN", 1
 
@@ -26,19 +32,33 @@ FORMAT, VERSION = "gan_lib course GAN", 1
 class CourseGAN:
     """The course's trained GAN: its networks (float32), the breeds it knows, how it was trained and judged."""
 
-    config: TrainConfig
+    config: TrainConfig  # its (last stage's) recipe
     class_names: list[str]  # the breeds it draws, in label order
     held_out_breed: str  # the breed it never saw (for fine-tuning)
     G: nn.Module  # the EMA generator, in eval mode
     D: nn.Module  # the discriminator it was trained against, in eval mode
     step: int
-    minutes: float  # training time
+    minutes: float  # training time, over all stages (step: steps, likewise)
     scores: dict  # FD/KID (EfficientNet-Lite0), SWD, dog-o-meter, breed match, nearest neighbours
     trained_on: list[str]  # the machine(s) it was trained on
+    stages: list[dict] = field(default_factory=list)  # each stage: step, seconds, config, trained_on
 
     def sample(self, n: int, breed: str | None = None, seed: int = 0, truncation: float | None = None) -> Tensor:
         """n uint8 images (n x 3 x 64 x 64): one breed by name, or all breeds in turn."""
         return sample_images(self.G, self.class_names, n, truncation, seed, breed)
+
+    def copy_into(self, trainer: "Trainer") -> "Trainer":
+        """Start `trainer`'s G, its EMA copy and D from this GAN's weights (the networks must match).
+
+        The Trainer's EMA warm-up (decay rising from 0.1 over its first steps) then lets the EMA follow G,
+        which starts equal to it.
+        Taught in notebook 09.
+        """
+        trainer.G.load_state_dict(self.G.state_dict())
+        trainer.D.load_state_dict(self.D.state_dict())
+        if trainer.ema is not None:
+            trainer.ema.load_state_dict(self.G.state_dict())
+        return trainer
 
 
 def _float32(state: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -63,4 +83,10 @@ def load(path: Path | str | None = None, device: torch.device | str = "cpu") -> 
     D.load_state_dict(_float32(record["D"]))
     return CourseGAN(config, list(record["class_names"]), record["held_out_breed"], G.to(device).eval(),
                      D.to(device).eval(), record["step"], record["seconds"] / 60, record["scores"],
-                     list(record["trained_on"]))
+                     list(record["trained_on"]), stages(record))
+
+
+def stages(record: dict) -> list[dict]:
+    """The training stages of a packed GAN (files from before staged training were trained in one)."""
+    one = [{k: record[k] for k in ("step", "seconds", "config", "trained_on")}]
+    return record.get("stages") or json.loads(json.dumps(one))  # as JSON has it (lists, not tuples)

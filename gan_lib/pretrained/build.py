@@ -1,15 +1,24 @@
 """The course's reference GAN: how it is trained, judged and packed into gan_lib/pretrained/.
 
     export GAN_DATA=../shared/data/imagewoof-128/train
-    nice -n 19 python -m gan_lib.pretrained.build train --minutes 120   # run again to continue
-    python -m gan_lib.pretrained.build export                           # judge it, pack G (EMA) and D
+    # stage 1: the recommended recipe from random weights, two hours (run again to continue)
+    nice -n 19 python -m gan_lib.pretrained.build train --minutes 120
+    python -m gan_lib.pretrained.build export            # judge it, pack G (EMA) and D
+    # stage 2: from the packed stage-1 GAN, D now sees photos and fakes through DiffAugment
+    nice -n 19 python -m gan_lib.pretrained.build train --run runs/course_gan2 --init gan_lib/pretrained/course_gan.pt \
+        --diffaugment color,translation --minutes 60
+    python -m gan_lib.pretrained.build export --run runs/course_gan2
 
 A conditional 64x64 GAN on nine of the ten ImageWoof breeds: the Samoyed is held out, so that a
 student can fine-tune this GAN on a breed it never saw, and every 10th photo of the nine
-breeds is held out to judge it on photos it never trained on. The recipe is the recommended one for
+breeds is held out to judge it on photos it never trained on. Stage 1 is the recommended recipe for
 the device at 64 px (on a CPU: widths 32, batch 64, bf16 where measured faster; on a GPU: widths 64,
-batch 128). `train` counts its budget over all its sessions, so it can run in chunks: a killed run
-loses at most the steps since its last checkpoint, and the next `train` continues it exactly.
+batch 128). After it, D had learned the 7,288 photos by heart (it called them real, 0.98, and unseen
+photos of the same breeds fake, 0.06: benchmarks/memorisation_gap.py) and the GAN stopped improving;
+stage 2 continues it with DiffAugment, which a 12-minute screen against the same recipe without it
+and against an R1 penalty picked (benchmarks/README.md). `train` counts its budget over all
+its sessions, so it can run in chunks: a killed run loses at most the steps since its last checkpoint,
+and the next `train` continues it exactly. The export records every stage (steps, time, recipe, machine).
 """
 from __future__ import annotations
 
@@ -24,7 +33,7 @@ from tqdm.auto import tqdm
 
 from ..callbacks import SaveProgress, TrainingMonitor
 from ..checkpoint import Checkpoint
-from ..config import recommended_config
+from ..config import TrainConfig, recommended_config
 from ..data import ImageData, hold_out, load_images, to_uint8
 from ..distances import evaluate, nearest_neighbours
 from ..errors import GanLibError
@@ -35,7 +44,7 @@ from ..precision import cpu_name
 from ..sampling import generate, load_generator
 from ..training import Trainer
 from ..verdicts import breed_match, dog_o_meter, imagenet_logits
-from . import FORMAT, PACKED, VERSION
+from . import FORMAT, PACKED, VERSION, CourseGAN, load
 
 HELD_OUT_BREED = "Samoyed"  # distinctive (white, fluffy) and named right by the classifier in 2 of 3 photos
 RESOLUTION = 64
@@ -54,28 +63,56 @@ def course_photos(folder: str | Path, max_per_class: int | None = None) -> tuple
 
 
 def train(folder: str | Path, minutes: float, out: Path = RUN, max_per_class: int | None = None,
-          **changes) -> Trainer:
+          init: Path | None = None, **changes) -> Trainer:
     """Train (or continue) the reference run in `out` until `minutes` of training in total.
 
-    `changes` alter the recipe of a new run (tests use tiny networks); a run continues with its own.
+    `changes` alter the recipe of a new run (tests use tiny networks); a run continues with its own (the
+    command that started it may be given again; other changes, or `init` for a run that did not start
+    from one, are refused). `init`: a new run starts from a packed course GAN's G (EMA) and D instead of
+    random weights, keeping its recipe except for `changes` (a second stage of training; fresh optimisers).
     """
     photos, _ = course_photos(folder, max_per_class)
     checkpoint = out / "checkpoint.pt"
-    if checkpoint.exists():
+    if init is not None and not Path(init).is_file():
+        raise GanLibError(f"--init {init}: no such file (a course GAN packed by `export`)")
+    if checkpoint.exists():  # the same command again continues the run; a different recipe or start cannot
         trainer = Trainer.resume(checkpoint, photos, minutes=minutes)
+        recipe = trainer.config.to_dict()
+        has = recipe["model"] | recipe  # the network's fields (g_width, ...) and the recipe's
+        differ = [f"{k}={v!r} (the run has {has.get(k)!r})" for k, v in changes.items() if has.get(k) != v]
+        if differ or (init is not None and not earlier_stages(out)):
+            raise GanLibError(f"{out} already holds a run with its own recipe and start ("
+                              f"{', '.join(differ) or '--init, but it started from random weights'}): continue it "
+                              f"with the command that started it, or start a new run with another --run")
         print(f"continuing from step {trainer.step} ({trainer.seconds / 60:.1f} of {minutes:g} min)")
     else:
-        config = recommended_config("auto", resolution=RESOLUTION, num_classes=len(photos.class_names),
-                                    minutes=minutes, **changes)
-        trainer = Trainer(config, photos)
+        gan = load(init) if init is not None else None
+        trainer = start_from(gan, photos, minutes, **changes) if gan is not None else Trainer(
+            recommended_config("auto", resolution=RESOLUTION, num_classes=len(photos.class_names),
+                               minutes=minutes, **changes), photos)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=2))
+        # The stages before this one (none from random weights): the export adds their steps and time to this run's.
+        (out / "stages.json").write_text(json.dumps(gan.stages if gan is not None else [], indent=2))
     print(f"{len(photos)} photos of {len(photos.class_names)} breeds | {trainer.device} | autocast {trainer.amp_dtype}")
     with open(out / "sessions.jsonl", "a") as f:  # which machine trained which part (the export records it)
         f.write(json.dumps({"from_step": trainer.step, "machine": machine(trainer.device),
                             "autocast": str(trainer.amp_dtype), "started": time.strftime("%Y-%m-%d %H:%M")}) + "\n")
     saver = SaveProgress(out, sample_every=2000, checkpoint_every=CHECKPOINT_EVERY)
     return trainer.fit(callbacks=[TrainingMonitor(say=tqdm.write), saver])
+
+
+def start_from(gan: CourseGAN, photos: ImageData, minutes: float, **changes) -> Trainer:
+    """A Trainer on the nine breeds that starts from a trained course GAN's G (EMA) and D, with its recipe."""
+    if list(gan.class_names) != list(photos.class_names):
+        raise GanLibError(f"the GAN to start from knows {gan.class_names}, not the course's nine breeds")
+    config = TrainConfig.from_dict(gan.config.to_dict() | {"minutes": minutes, "steps": None} | changes)
+    return gan.copy_into(Trainer(config, photos))
+
+
+def earlier_stages(run: Path) -> list[dict]:
+    """The stages a run was started from (`train --init`); [] for a run from random weights."""
+    return json.loads((run / "stages.json").read_text()) if (run / "stages.json").exists() else []
 
 
 def machine(device: torch.device) -> str:
@@ -137,10 +174,14 @@ def export(folder: str | Path, run: Path = RUN, packed: Path = PACKED, grid: Pat
     scores = judge(G, ckpt.class_names, train, held, samples)
     sessions = [json.loads(line) for line in (run / "sessions.jsonl").read_text().splitlines()] \
         if (run / "sessions.jsonl").exists() else []
+    earlier = earlier_stages(run)
+    this = {"step": ckpt.step, "seconds": ckpt.seconds, "config": ckpt.config.to_dict(),
+            "trained_on": sorted({s["machine"] for s in sessions}) or ["unknown"]}
+    stages = earlier + [json.loads(json.dumps(this))]  # as JSON has it (lists, not tuples), like the earlier ones
     record = {"format": FORMAT, "version": VERSION, "config": ckpt.config.to_dict(), "class_names": ckpt.class_names,
-              "held_out_breed": HELD_OUT_BREED, "G": half(G.state_dict()), "D": half(ckpt.D), "step": ckpt.step,
-              "seconds": ckpt.seconds, "scores": scores,
-              "trained_on": sorted({s["machine"] for s in sessions}) or ["unknown"]}
+              "held_out_breed": HELD_OUT_BREED, "G": half(G.state_dict()), "D": half(ckpt.D),
+              "step": sum(s["step"] for s in stages), "seconds": sum(s["seconds"] for s in stages),
+              "scores": scores, "trained_on": sorted({m for s in stages for m in s["trained_on"]}), "stages": stages}
     save_atomically(record, packed)
     public = {k: v for k, v in record.items() if k not in ("G", "D")}
     write_bytes_atomically(packed.with_suffix(".json"), (json.dumps(public, indent=2) + "\n").encode())
@@ -157,6 +198,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the reference GAN, or continue it")
     t.add_argument("--minutes", type=float, default=120.0, help="training time in total, over all sessions")
+    t.add_argument("--init", type=Path, help="start a new run from this packed course GAN (a second stage)")
+    t.add_argument("--r1", type=float, help="a new run's R1 penalty weight on D (default: the recipe's)")
+    t.add_argument("--diffaugment", help='a new run\'s DiffAugment policy, e.g. "color,translation"')
     e = sub.add_parser("export", help="judge the trained GAN and pack it into gan_lib/pretrained/")
     for q in (t, e):
         q.add_argument("--data", default=os.environ.get("GAN_DATA"), help="ImageWoof's train folder ($GAN_DATA)")
@@ -165,7 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.data:
         p.error("give the photos with --data or $GAN_DATA")
     if args.command == "train":
-        train(args.data, args.minutes, args.run)
+        changes = {k: v for k, v in (("r1_gamma", args.r1), ("diffaugment", args.diffaugment)) if v is not None}
+        train(args.data, args.minutes, args.run, init=args.init, **changes)
     else:
         export(args.data, args.run)
 
