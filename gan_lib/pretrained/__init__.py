@@ -88,5 +88,9 @@ def load(path: Path | str | None = None, device: torch.device | str = "cpu") -> 
 
 def stages(record: dict) -> list[dict]:
     """The training stages of a packed GAN (files from before staged training were trained in one)."""
-    one = [{k: record[k] for k in ("step", "seconds", "config", "trained_on")}]
-    return record.get("stages") or json.loads(json.dumps(one))  # as JSON has it (lists, not tuples)
+    return record.get("stages") or as_json([{k: record[k] for k in ("step", "seconds", "config", "trained_on")}])
+
+
+def as_json(data: object) -> object:
+    """`data` as it reads back from JSON (tuples become lists), so that stages compare equal wherever they came from."""
+    return json.loads(json.dumps(data))

@@ -44,7 +44,7 @@ from ..precision import cpu_name
 from ..sampling import generate, load_generator
 from ..training import Trainer
 from ..verdicts import breed_match, dog_o_meter, imagenet_logits
-from . import FORMAT, PACKED, VERSION, CourseGAN, load
+from . import FORMAT, PACKED, VERSION, CourseGAN, as_json, load
 
 HELD_OUT_BREED = "Samoyed"  # distinctive (white, fluffy) and named right by the classifier in 2 of 3 photos
 RESOLUTION = 64
@@ -177,7 +177,7 @@ def export(folder: str | Path, run: Path = RUN, packed: Path = PACKED, grid: Pat
     earlier = earlier_stages(run)
     this = {"step": ckpt.step, "seconds": ckpt.seconds, "config": ckpt.config.to_dict(),
             "trained_on": sorted({s["machine"] for s in sessions}) or ["unknown"]}
-    stages = earlier + [json.loads(json.dumps(this))]  # as JSON has it (lists, not tuples), like the earlier ones
+    stages = earlier + [as_json(this)]  # like the earlier ones, read from stages.json
     record = {"format": FORMAT, "version": VERSION, "config": ckpt.config.to_dict(), "class_names": ckpt.class_names,
               "held_out_breed": HELD_OUT_BREED, "G": half(G.state_dict()), "D": half(ckpt.D),
               "step": sum(s["step"] for s in stages), "seconds": sum(s["seconds"] for s in stages),
